@@ -1,0 +1,50 @@
+# Keras Workshop: every task a learner, instructor or CI needs. `make help` lists them.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml 2>/dev/null | cksum | cut -d' ' -f1)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.DEFAULT_GOAL := help
+.PHONY: help setup data exercises site site-instructor serve test browser lint clean
+
+help: ## list the tasks
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required (PYTHON=python3.11 make ...)"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@rm -f $(VENV)/.installed-* && touch $@
+
+setup: $(STAMP) ## create .venv with the pinned dependencies
+
+data: setup ## fetch and verify every dataset (WORKSHOP_DATA_MIRROR=DIR to copy from a local mirror)
+	$(BIN)/workshop fetch
+
+exercises: setup ## regenerate exercises/ from solutions/
+	$(BIN)/workshop exercises
+
+site: data ## build the learner site into site/
+	$(BIN)/mkdocs build --strict
+
+serve: site ## set everything up and serve the site at http://127.0.0.1:8000
+	@echo "Serving the course at http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
+	$(BIN)/python -m http.server --bind $(HOST) --directory site $(PORT)
+
+browser: ## install Debian's Chromium for the browser tests, if missing
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "Install Chromium (Debian: sudo apt-get install chromium) for the browser tests."; fi; }
+
+test: data browser ## run every test: units train for real, the site builds, the browser checks it
+	$(BIN)/python -m pytest
+
+lint: setup ## ruff
+	$(BIN)/ruff check workshop tests scripts solutions
+
+clean: ## remove built and cached outputs (keeps .venv and datasets)
+	rm -rf site site-instructor build .cache artifacts

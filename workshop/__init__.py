@@ -1,0 +1,3 @@
+"""Keras Workshop: the course's runner, grader, data tool and site build."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,47 @@
+"""The runner's scorer: a clean process that loads a saved model and scores it.
+
+Run as ``python -m workshop.evaluate TASK MODEL_PATH RESULT_PATH``. The model is
+loaded with ``safe_mode=True`` (a ``Lambda`` layer or any other code in the file
+is refused) and without its compiled state, then scored by ``workshop.tasks``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+
+def main(task_name: str, model_path: str, result_path: str) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras
+
+    from workshop.tasks import ModelShapeError, get_task
+
+    result: dict
+    try:
+        model = keras.saving.load_model(model_path, safe_mode=True, compile=False)
+    except Exception as error:  # any refusal to load is the submission's problem, reported plainly
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        if "safe_mode" in str(error) or "lambda" in str(error).lower():
+            reason = (
+                "the saved model contains code that would run when it is loaded (for example a Lambda "
+                "layer), which the runner refuses (safe_mode=True). Use built-in Keras layers instead."
+            )
+        result = {"status": "error", "message": f"The model could not be loaded: {reason}"}
+    else:
+        try:
+            metrics = get_task(task_name).evaluate(model)
+            result = {"status": "ok", "metrics": metrics}
+        except ModelShapeError as error:
+            result = {"status": "error", "message": str(error)}
+        except Exception as error:
+            result = {"status": "error", "message": f"Scoring the model failed: {type(error).__name__}: {error}"}
+    with open(result_path + ".tmp", "w") as stream:
+        json.dump(result, stream)
+    os.replace(result_path + ".tmp", result_path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:4]))

@@ -1,0 +1,162 @@
+"""The child process of the runner: execute one notebook and save its ``model``.
+
+Run as ``python -m workshop.execute NOTEBOOK OUT_DIR``. It executes every cell in a
+fresh Jupyter kernel (nbclient), so magics and inline figures behave as in Jupyter,
+then saves the Keras model left in the name ``model`` to ``OUT_DIR/model.keras``.
+It writes ``OUT_DIR/progress.json`` before each cell (so a timeout can name the cell)
+and ``OUT_DIR/execution.json`` at the end. It never scores anything: the score is
+computed later by ``workshop.evaluate`` in a process this notebook never touched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, DeadKernelError
+
+# Output beyond this many characters per cell is dropped, so a print loop cannot
+# exhaust memory or bloat the executed notebook.
+MAX_OUTPUT_CHARS_PER_CELL = 200_000
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+# Runs before the learner's first cell. It only records what `fit` returns, so the
+# feedback can plot the learning curve; it changes nothing the learner's code sees.
+SETUP_CODE = """\
+def __workshop_setup():
+    import functools, keras
+    histories = []
+    original_fit = keras.Model.fit
+    @functools.wraps(original_fit)
+    def fit(self, *args, **kwargs):
+        history = original_fit(self, *args, **kwargs)
+        try:
+            histories.append({k: [float(v) for v in vs] for k, vs in history.history.items()})
+        except Exception:
+            pass
+        return history
+    keras.Model.fit = fit
+    return histories
+__workshop_histories = __workshop_setup()
+del __workshop_setup
+"""
+
+SAVE_CODE = """\
+def __workshop_save(model_path, info_path, histories):
+    import json, keras
+    info = {"histories": histories}
+    candidate = globals().get("model")
+    if candidate is None:
+        info["problem"] = "no_model"
+    elif not isinstance(candidate, keras.Model):
+        info["problem"] = "not_a_model"
+        info["type"] = type(candidate).__module__ + "." + type(candidate).__qualname__
+    else:
+        candidate.save(model_path)
+        info["saved"] = True
+    with open(info_path, "w") as stream:
+        json.dump(info, stream)
+__workshop_save(MODEL_PATH, INFO_PATH, __workshop_histories)
+"""
+
+
+class BoundedClient(NotebookClient):
+    """An nbclient that caps each cell's output and reports the cell it starts."""
+
+    def __init__(self, *args, progress_path: Path, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.progress_path = progress_path
+        self.output_chars: dict[int, int] = {}
+        self.on_cell_start = self.record_progress
+
+    def record_progress(self, cell, cell_index):
+        write_json(self.progress_path, {"cell_index": cell_index, "started": time.time()})
+
+    def output(self, outs, msg, display_id, cell_index):
+        size = len(json.dumps(msg.get("content", {})))
+        used = self.output_chars.get(cell_index, 0)
+        self.output_chars[cell_index] = used + size
+        if used + size > MAX_OUTPUT_CHARS_PER_CELL:
+            if used <= MAX_OUTPUT_CHARS_PER_CELL:
+                outs.append(
+                    nbformat.v4.new_output(
+                        "stream", name="stderr", text="[output truncated by the workshop runner]\n"
+                    )
+                )
+            return None
+        return super().output(outs, msg, display_id, cell_index)
+
+
+def write_json(path: Path, data) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(data))
+    os.replace(temporary, path)
+
+
+def error_of(notebook, cell_index: int | None) -> dict:
+    """The error output of the failing cell, with ANSI colours removed."""
+    cells = notebook.cells if cell_index is None else [notebook.cells[cell_index]]
+    for cell in cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                traceback = ANSI_ESCAPE.sub("", "\n".join(output.get("traceback", [])))
+                return {"ename": output.get("ename", ""), "evalue": output.get("evalue", ""), "traceback": traceback}
+    return {"ename": "", "evalue": "", "traceback": ""}
+
+
+def main(notebook_path: str, out_dir: str) -> int:
+    out = Path(out_dir)
+    notebook = nbformat.read(notebook_path, as_version=4)
+    learner_cells = len(notebook.cells)
+    model_path, info_path = out / "model.keras", out / "model_info.json"
+    notebook.cells.insert(0, nbformat.v4.new_code_cell(SETUP_CODE))
+    notebook.cells.append(
+        nbformat.v4.new_code_cell(
+            SAVE_CODE.replace("MODEL_PATH", repr(str(model_path))).replace("INFO_PATH", repr(str(info_path)))
+        )
+    )
+    client = BoundedClient(
+        notebook,
+        timeout=None,  # the parent enforces the wall-clock limit for the whole run
+        kernel_name="python3",
+        allow_errors=False,
+        record_timing=True,
+        resources={"metadata": {"path": os.getcwd()}},
+        progress_path=out / "progress.json",
+    )
+    result: dict = {"status": "ok"}
+    started = time.monotonic()
+    try:
+        client.execute()
+    except CellExecutionError:
+        failing = next(
+            (i for i, c in enumerate(notebook.cells) if any(o.get("output_type") == "error" for o in c.get("outputs", []))),
+            None,
+        )
+        result = {"status": "error", "kind": "exception", "cell_index": failing, **error_of(notebook, failing)}
+    except DeadKernelError:
+        progress = json.loads((out / "progress.json").read_text()) if (out / "progress.json").exists() else {}
+        result = {"status": "error", "kind": "kernel_died", "cell_index": progress.get("cell_index")}
+    result["execute_seconds"] = round(time.monotonic() - started, 2)
+    # Cell indices are reported in the learner's numbering (the setup cell is not theirs).
+    if result.get("cell_index") is not None:
+        result["cell_index"] -= 1
+        if result["cell_index"] >= learner_cells:
+            result["in_runner_save"] = True
+    # The executed notebook, without the runner's own cells, is what the site shows.
+    notebook.cells = notebook.cells[1:-1]
+    nbformat.write(notebook, out / "executed.ipynb")
+    if info_path.exists():
+        result["model"] = json.loads(info_path.read_text())
+    write_json(out / "execution.json", result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], sys.argv[2]))

@@ -1,0 +1,368 @@
+"""The one runner: execute a unit file in a fresh subprocess, then score it elsewhere.
+
+Used by ``workshop check`` (learners, the tests, the site build) and by
+``workshop grade`` (instructors). The steps:
+
+1. read the file (``.py`` percent or ``.ipynb``) and compile every cell, so a syntax
+   error is reported with its cell before anything runs;
+2. execute it with ``workshop.execute`` in a new process group, in a temporary working
+   directory, with a scrubbed environment, a memory limit and a wall-clock limit
+   derived from the unit's budget; that process saves the model left in ``model``;
+3. score the saved model with ``workshop.evaluate`` in a second, clean process that
+   loads it with ``safe_mode=True`` and predicts on held-out data.
+
+Nothing the unit prints, assigns or patches reaches step 3.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import psutil
+from IPython.core.inputtransformer2 import TransformerManager
+
+from workshop.notebooks import SubmissionError, code_cells, read_notebook
+from workshop.units import REPO, Unit, UnitError, unit_for_path
+
+EVALUATE_TIMEOUT_SECONDS = 300
+DEFAULT_MEMORY_BYTES = 12 * 2**30
+MAX_LOG_BYTES = 1_000_000
+
+
+@dataclass
+class Isolation:
+    """How tightly a run is confined. ``workshop check`` uses the defaults; ``workshop grade`` more.
+
+    ``prefix`` is a command the child is started through (for example a sandbox that
+    denies the network); ``environment`` adds variables (for example a data view that
+    withholds the held-out labels).
+    """
+
+    memory_bytes: int = DEFAULT_MEMORY_BYTES
+    max_processes: int = 512
+    prefix: list[str] = field(default_factory=list)
+    environment: dict[str, str] = field(default_factory=dict)
+    pids_cgroup: Path | None = None
+
+
+@dataclass
+class RunResult:
+    unit: str
+    path: str
+    metric: str
+    goal: str
+    value: float | None = None
+    met: bool = False
+    status: str = "error"  # ok / error / timeout
+    message: str = ""
+    seconds: float = 0.0
+    execute_seconds: float | None = None
+    metrics: dict = field(default_factory=dict)
+    cell: int | None = None
+    traceback: str | None = None
+    histories: list = field(default_factory=list)
+    executed_notebook: str | None = None
+    budget_seconds: int | None = None
+    timeout_seconds: int | None = None
+    backend: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        if self.status != "ok":
+            return 2
+        return 0 if self.met else 1
+
+    def to_dict(self, *, full: bool = False) -> dict:
+        data = asdict(self)
+        if not full:
+            data.pop("histories")
+        return data
+
+
+def ipython_to_python(source: str) -> str:
+    """Turn IPython syntax (``%magic``, ``!pip install``) into plain Python for compiling."""
+    return TransformerManager().transform_cell(source)
+
+
+def syntax_problem(notebook) -> tuple[int, str] | None:
+    """The first cell that does not compile, with a message that points into it."""
+    for cell_number, source in code_cells(notebook):
+        try:
+            compile(ipython_to_python(source), f"cell {cell_number}", "exec")
+        except SyntaxError as error:
+            line = (error.text or "").rstrip()
+            pointer = " " * max((error.offset or 1) - 1, 0) + "^"
+            return cell_number, (
+                f"Syntax error in cell {cell_number}, line {error.lineno}: {error.msg}\n    {line}\n    {pointer}"
+            )
+    return None
+
+
+def child_environment(workdir: Path, isolation: Isolation) -> dict[str, str]:
+    """A scrubbed environment: nothing of the caller's beyond what the run needs."""
+    keras_home = os.environ.get("KERAS_HOME") or str(Path("~/.keras").expanduser())
+    environment = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(workdir),
+        "LANG": "C.UTF-8",
+        "PYTHONPATH": str(REPO),
+        "PYTHONUNBUFFERED": "1",
+        "KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "tensorflow"),
+        "KERAS_HOME": keras_home,
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "MPLCONFIGDIR": str(workdir / ".matplotlib"),
+        "IPYTHONDIR": str(workdir / ".ipython"),
+        "JUPYTER_RUNTIME_DIR": str(workdir / ".jupyter-runtime"),
+    }
+    for name in ("WORKSHOP_DATA_DIR", "XDG_CACHE_HOME", "OMP_NUM_THREADS"):
+        if name in os.environ:
+            environment[name] = os.environ[name]
+    environment.update(isolation.environment)
+    return environment
+
+
+def limit_resources(isolation: Isolation) -> Callable[[], None]:
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (isolation.memory_bytes, isolation.memory_bytes))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if isolation.pids_cgroup is not None:
+            (isolation.pids_cgroup / "cgroup.procs").write_text(str(os.getpid()))
+
+    return apply
+
+
+def kill_tree(process: subprocess.Popen) -> None:
+    """Kill the child and everything it started, even processes that left its group."""
+    try:
+        family = psutil.Process(process.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        family = []
+    for member in family:
+        try:
+            member.kill()
+        except psutil.NoSuchProcess:
+            pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    process.wait()
+
+
+def count_tree(pid: int) -> int:
+    try:
+        return 1 + len(psutil.Process(pid).children(recursive=True))
+    except psutil.NoSuchProcess:
+        return 0
+
+
+def describe_cell(notebook, cell_index: int | None) -> str:
+    if cell_index is None or not (0 <= cell_index < len(notebook["cells"])):
+        return ""
+    first_line = next((line for line in "".join(notebook["cells"][cell_index]["source"]).splitlines() if line.strip()), "")
+    return f"cell {cell_index + 1} ({first_line.strip()[:60]})"
+
+
+def run_unit(
+    path: Path,
+    unit: Unit | None = None,
+    *,
+    isolation: Isolation | None = None,
+    executed_path: Path | None = None,
+    timeout_seconds: float | None = None,
+    on_progress: Callable[[float, str], None] | None = None,
+) -> RunResult:
+    """Run and score one unit file. Never raises for problems in the file itself."""
+    started = time.monotonic()
+    path = Path(path)
+    isolation = isolation or Isolation()
+    if unit is None:
+        unit = unit_for_path(path)
+    result = RunResult(
+        unit=unit.name,
+        path=str(path),
+        metric=unit.goal.metric,
+        goal=unit.goal.text,
+        budget_seconds=unit.budget_seconds,
+        timeout_seconds=int(timeout_seconds or unit.timeout_seconds),
+        backend=os.environ.get("KERAS_BACKEND", "tensorflow"),
+    )
+
+    def finish(status: str, message: str, **changes) -> RunResult:
+        result.status, result.message = status, message
+        for name, value in changes.items():
+            setattr(result, name, value)
+        result.seconds = round(time.monotonic() - started, 2)
+        return result
+
+    try:
+        notebook = read_notebook(path)
+    except SubmissionError as error:
+        return finish("error", str(error))
+    problem = syntax_problem(notebook)
+    if problem:
+        return finish("error", problem[1], cell=problem[0])
+
+    workdir = Path(tempfile.mkdtemp(prefix=f"workshop-{unit.name}-"))
+    try:
+        return execute_and_score(notebook, unit, workdir, isolation, result, finish, executed_path, on_progress)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def execute_and_score(notebook, unit, workdir, isolation, result, finish, executed_path, on_progress) -> RunResult:
+    out_dir = workdir / ".runner"
+    out_dir.mkdir()
+    notebook_path = out_dir / "submission.ipynb"
+    import nbformat
+
+    nbformat.write(notebook, notebook_path)
+    log_path = out_dir / "log.txt"
+    command = [*isolation.prefix, sys.executable, "-m", "workshop.execute", str(notebook_path), str(out_dir)]
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            command,
+            cwd=workdir,
+            env=child_environment(workdir, isolation),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=limit_resources(isolation),
+        )
+        deadline = time.monotonic() + result.timeout_seconds
+        timed_out = too_many_processes = False
+        while process.poll() is None:
+            if time.monotonic() > deadline:
+                timed_out = True
+                break
+            if count_tree(process.pid) > isolation.max_processes:
+                too_many_processes = True
+                break
+            if on_progress:
+                on_progress(time.monotonic() - (deadline - result.timeout_seconds), current_cell(out_dir, notebook))
+            time.sleep(0.25)
+        if timed_out or too_many_processes:
+            kill_tree(process)
+        else:
+            kill_tree(process)  # the kernel may linger after the client exits
+    running = describe_cell(notebook, read_json(out_dir / "progress.json").get("cell_index", 1) - 1)
+    if timed_out:
+        return finish(
+            "timeout",
+            f"Stopped after {result.timeout_seconds} s, the runner's limit for this unit "
+            f"(its training budget is {unit.budget_seconds} s). It was still running {running or 'the notebook'}. "
+            "Look for a loop that never ends, or train for fewer epochs.",
+        )
+    if too_many_processes:
+        return finish(
+            "error",
+            f"Stopped: the notebook started more than {isolation.max_processes} processes ({running}).",
+        )
+    execution = read_json(out_dir / "execution.json")
+    if not execution:
+        tail = log_path.read_bytes()[-MAX_LOG_BYTES:].decode("utf-8", "replace").strip().splitlines()[-5:]
+        hint = ""
+        if any("MemoryError" in line or "std::bad_alloc" in line for line in tail):
+            hint = f" It ran out of memory (limit {isolation.memory_bytes // 2**30} GiB)."
+        return finish("error", f"The notebook process ended unexpectedly ({running or 'before the first cell'}).{hint}\n" + "\n".join(tail))
+    if executed_path is not None and (out_dir / "executed.ipynb").exists():
+        executed_path = Path(executed_path)
+        executed_path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(out_dir / "executed.ipynb", executed_path.with_suffix(".tmp"))
+        os.replace(executed_path.with_suffix(".tmp"), executed_path)
+        result.executed_notebook = str(executed_path)
+    result.execute_seconds = execution.get("execute_seconds")
+    model_info = execution.get("model") or {}
+    result.histories = model_info.get("histories") or []
+    if execution.get("status") != "ok":
+        cell_index = execution.get("cell_index")
+        where = describe_cell(notebook, cell_index) or "the notebook"
+        if execution.get("kind") == "kernel_died":
+            return finish(
+                "error",
+                f"The Python process died while running {where}: it called os._exit(), crashed, "
+                f"or ran out of memory (limit {isolation.memory_bytes // 2**30} GiB).",
+                cell=None if cell_index is None else cell_index + 1,
+            )
+        if execution.get("in_runner_save"):
+            return finish("error", f"Saving `model` failed: {execution.get('ename')}: {execution.get('evalue')}")
+        name, value = execution.get("ename", "Error"), execution.get("evalue", "")
+        return finish(
+            "error",
+            f"{where[0].upper() + where[1:]} raised {name}: {value}",
+            cell=None if cell_index is None else cell_index + 1,
+            traceback=execution.get("traceback"),
+        )
+    if model_info.get("problem") == "no_model":
+        return finish(
+            "error",
+            "The notebook ran, but left no Keras model in the name `model`. "
+            "Assign your trained model to `model`, e.g. `model = keras.Sequential([...])`.",
+        )
+    if model_info.get("problem") == "not_a_model":
+        return finish(
+            "error",
+            f"`model` is a {model_info.get('type')}, not a Keras model (keras.Model). "
+            "Assign your trained Keras model to `model`.",
+        )
+    return score(unit, out_dir / "model.keras", result, finish)
+
+
+def score(unit: Unit, model_path: Path, result: RunResult, finish) -> RunResult:
+    """Score the saved model in a clean process; the unit's own process has ended."""
+    score_path = model_path.with_name("score.json")
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("WORKSHOP_GRADE")}
+    environment.update({"PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"})
+    try:
+        completed = subprocess.run(
+            [sys.executable, "-m", "workshop.evaluate", unit.task, str(model_path), str(score_path)],
+            cwd=model_path.parent,
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=EVALUATE_TIMEOUT_SECONDS,
+        )
+    except subprocess.TimeoutExpired:
+        return finish("error", f"Scoring the model took longer than {EVALUATE_TIMEOUT_SECONDS} s.")
+    scored = read_json(score_path)
+    if not scored:
+        stderr = completed.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
+        return finish("error", "Scoring the model failed:\n" + "\n".join(stderr))
+    if scored["status"] != "ok":
+        return finish("error", scored["message"])
+    metrics = scored["metrics"]
+    value = metrics.get(unit.goal.metric)
+    met = unit.goal.is_met(value)
+    verdict = "meets" if met else "does not meet"
+    message = f"{unit.goal.metric} = {value:.4f} {verdict} the goal {unit.goal.text} (held-out data, scored by the runner)."
+    return finish("ok", message, value=value, met=met, metrics=metrics)
+
+
+def current_cell(out_dir: Path, notebook) -> str:
+    progress = read_json(out_dir / "progress.json")
+    index = progress.get("cell_index")
+    if index is None:
+        return "starting"
+    return f"cell {index}/{len(notebook['cells'])}"
+
+
+def read_json(path: Path) -> dict:
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+__all__ = ["Isolation", "RunResult", "run_unit", "UnitError", "SubmissionError"]

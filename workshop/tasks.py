@@ -1,0 +1,92 @@
+"""Held-out data and metric definitions, one task per dataset.
+
+The runner scores every unit here, in the ``workshop.evaluate`` process, from the
+model's predictions on data the unit's code did not produce. Metrics are computed
+with NumPy from ``model.predict``: nothing compiled into the model is trusted.
+"""
+
+from __future__ import annotations
+
+import gzip
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from workshop import data
+
+
+class ModelShapeError(Exception):
+    """The model cannot take this task's inputs or gives outputs of the wrong shape."""
+
+
+def read_idx(dataset: str, filename: str) -> np.ndarray:
+    with gzip.open(data.file_path(dataset, filename), "rb") as stream:
+        raw = stream.read()
+    # IDX: magic (2 zero bytes, dtype, number of dimensions), then one uint32 per dimension.
+    dimensions = raw[3]
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(dimensions))
+    return np.frombuffer(raw, np.uint8, offset=4 + 4 * dimensions).reshape(shape)
+
+
+def fit_to_input(model, inputs: np.ndarray, accepted: list[tuple]) -> np.ndarray:
+    """Reshape ``inputs`` to the model's declared input shape, if it is one of ``accepted``."""
+    declared = tuple(model.inputs[0].shape[1:]) if getattr(model, "inputs", None) else None
+    if declared is None:
+        raise ModelShapeError("The model has no defined input; build it with keras.Input(...) or an input_shape.")
+    for shape in accepted:
+        if declared == shape:
+            return inputs.reshape((len(inputs),) + shape)
+    expected = " or ".join(str(s) for s in accepted)
+    raise ModelShapeError(
+        f"The model expects inputs of shape {declared}, but this unit feeds it {expected} "
+        f"(raw values, as loaded). Keep preprocessing such as Flatten or Rescaling inside the model."
+    )
+
+
+def predict(model, inputs, batch_size: int = 1000) -> np.ndarray:
+    return np.asarray(model.predict(inputs, batch_size=batch_size, verbose=0))
+
+
+def check_output(predictions: np.ndarray, expected: tuple) -> None:
+    if predictions.shape[1:] != expected:
+        raise ModelShapeError(
+            f"The model outputs shape {predictions.shape[1:]} per example; this unit needs {expected} "
+            "(one score per class)."
+        )
+
+
+@dataclass
+class Task:
+    name: str
+    metrics: tuple[str, ...]
+    description: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def evaluate(self, model) -> dict[str, float]:
+        raise NotImplementedError
+
+
+class FashionMnist(Task):
+    """The official 10,000 Fashion-MNIST test images, never used for training."""
+
+    def __init__(self):
+        super().__init__("fashion-mnist", ("test_accuracy",), "Fashion-MNIST official test set (10,000 images)")
+
+    def evaluate(self, model) -> dict[str, float]:
+        images = read_idx("fashion-mnist", "t10k-images-idx3-ubyte.gz")
+        labels = read_idx("fashion-mnist", "t10k-labels-idx1-ubyte.gz")
+        inputs = fit_to_input(model, images, [(28, 28), (28, 28, 1), (784,)])
+        predictions = predict(model, inputs)
+        check_output(predictions, (10,))
+        return {"test_accuracy": float(np.mean(predictions.argmax(axis=1) == labels))}
+
+
+TASKS: dict[str, type[Task]] = {
+    "fashion-mnist": FashionMnist,
+}
+
+
+def get_task(name: str) -> Task:
+    if name not in TASKS:
+        raise KeyError(f"No scoring task for dataset {name!r}; known: {', '.join(TASKS)}")
+    return TASKS[name]()
