@@ -9,6 +9,7 @@ inlined, so the figure always matches the code that made it and needs no file.
 import base64
 import html
 import io
+import sys
 
 import matplotlib
 
@@ -37,11 +38,14 @@ def show(figure, alt, caption=None, width=None):
     plt.close(figure)
     encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
     style = f' style="max-width:{int(width)}px"' if width else ""
+    # markdown-exec captures what a block prints through the `print` it injects into the
+    # block's globals; use that one, so the figure lands on the page and not on the console.
+    print_ = sys._getframe(1).f_globals.get("print", print)
     image = (
         f'<img class="workshop-figure" src="data:image/png;base64,{encoded}" '
         f'alt="{html.escape(alt, quote=True)}"{style}>'
     )
     if caption:
-        print(f"<figure>{image}<figcaption>{html.escape(caption)}</figcaption></figure>")
+        print_(f"<figure>{image}<figcaption>{html.escape(caption)}</figcaption></figure>")
     else:
-        print(f"<figure>{image}</figure>")
+        print_(f"<figure>{image}</figure>")

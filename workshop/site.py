@@ -18,15 +18,18 @@ import html
 import logging
 import os
 import re
+import shutil
 
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files
 
 from workshop import cache, results
-from workshop.units import EXERCISES_DIR, Unit, all_units
+from workshop.units import EXERCISES_DIR, REPO, Unit, all_units
 
 log = logging.getLogger("mkdocs.plugins.workshop")
+# Executed solutions are copied here so that their pages get stable paths (solutions/NN_slug.ipynb).
+STAGING_DIR = REPO / "build" / "site-notebooks"
 COLAB = "https://colab.research.google.com/github/{repository}/blob/{branch}/exercises/{name}.ipynb"
 
 
@@ -73,14 +76,18 @@ def executed_solution(unit: Unit):
 def on_files(files: Files, config) -> Files:
     for unit in all_units():
         exercise = EXERCISES_DIR / f"{unit.name}.py"
-        files.append(File.generated(config, f"exercises/{unit.name}.py", abs_src_path=str(exercise)))
+        # Real files (not File.generated) because mkdocs-jupyter wraps them into pages.
+        files.append(File(f"exercises/{exercise.name}", str(REPO), config["site_dir"], config["use_directory_urls"]))
         for suffix in (".ipynb", ".py"):
             files.append(
                 File.generated(config, f"downloads/{unit.name}{suffix}", content=(EXERCISES_DIR / f"{unit.name}{suffix}").read_bytes())
             )
         if publishing_solutions():
             executed = executed_solution(unit)
-            files.append(File.generated(config, f"solutions/{unit.name}.ipynb", abs_src_path=str(executed)))
+            staged = STAGING_DIR / "solutions" / f"{unit.name}.ipynb"
+            staged.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(executed, staged)
+            files.append(File(f"solutions/{staged.name}", str(STAGING_DIR), config["site_dir"], config["use_directory_urls"]))
             files.append(File.generated(config, f"downloads/{unit.name}_solution.ipynb", content=executed.read_bytes()))
             files.append(
                 File.generated(config, f"downloads/{unit.name}_solution.py", content=unit.solution_path.read_bytes())

@@ -1,4 +1,4 @@
-"""Held-out data and metric definitions, one task per dataset.
+"""Held-out data and metric definitions: one task per dataset, one module per task.
 
 The runner scores every unit here, in the ``workshop.evaluate`` process, from the
 model's predictions on data the unit's code did not produce. Metrics are computed
@@ -8,7 +8,9 @@ with NumPy from ``model.predict``: nothing compiled into the model is trusted.
 from __future__ import annotations
 
 import gzip
+import importlib
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -63,30 +65,32 @@ class Task:
     extra: dict = field(default_factory=dict)
 
     def evaluate(self, model) -> dict[str, float]:
+        """Score ``model`` on the held-out data: {metric name: value}."""
         raise NotImplementedError
 
+    def learner_view(self, view: Path) -> dict[str, str]:
+        """Fill ``view`` with what a graded submission may read, held-out labels withheld.
 
-class FashionMnist(Task):
-    """The official 10,000 Fashion-MNIST test images, never used for training."""
-
-    def __init__(self):
-        super().__init__("fashion-mnist", ("test_accuracy",), "Fashion-MNIST official test set (10,000 images)")
-
-    def evaluate(self, model) -> dict[str, float]:
-        images = read_idx("fashion-mnist", "t10k-images-idx3-ubyte.gz")
-        labels = read_idx("fashion-mnist", "t10k-labels-idx1-ubyte.gz")
-        inputs = fit_to_input(model, images, [(28, 28), (28, 28, 1), (784,)])
-        predictions = predict(model, inputs)
-        check_output(predictions, (10,))
-        return {"test_accuracy": float(np.mean(predictions.argmax(axis=1) == labels))}
+        Returns the environment variables that point the submission at it (for example
+        ``KERAS_HOME``). The default, for tasks whose held-out data is generated at scoring
+        time with a seed the submission never sees, withholds nothing.
+        """
+        return {}
 
 
-TASKS: dict[str, type[Task]] = {
-    "fashion-mnist": FashionMnist,
+# Dataset (the first one a unit declares) -> "module:class" of the task that scores it.
+TASKS: dict[str, str] = {
+    "fashion-mnist": "workshop.tasks.fashion_mnist:FashionMnist",
+    "auto-mpg": "workshop.tasks.auto_mpg:AutoMpg",
+    "self-driving": "workshop.tasks.self_driving:SelfDriving",
+    "captcha": "workshop.tasks.captcha:Captcha",
+    "dom-casmurro": "workshop.tasks.text_generation:DomCasmurro",
+    "imdb": "workshop.tasks.imdb:Imdb",
 }
 
 
 def get_task(name: str) -> Task:
     if name not in TASKS:
         raise KeyError(f"No scoring task for dataset {name!r}; known: {', '.join(TASKS)}")
-    return TASKS[name]()
+    module_name, class_name = TASKS[name].split(":")
+    return getattr(importlib.import_module(module_name), class_name)()

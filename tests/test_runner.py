@@ -1,0 +1,105 @@
+"""The runner scores what the unit leaves in `model`, and explains every way a run can fail.
+
+Each case is a small notebook checked as unit 02 (Fashion-MNIST), so the real runner, the real
+kernel and the real held-out scorer run; only the training is left out to keep them quick.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from workshop.runner import run_unit
+from workshop.units import REPO, load_unit
+
+UNIT = "02_fashion_mnist_logreg"
+IMPORTS = "# %%\nimport keras\nfrom keras import layers\n"
+UNTRAINED = (
+    IMPORTS
+    + "\n# %%\nmodel = keras.Sequential([keras.Input((28, 28)), layers.Flatten(), layers.Dense(10, activation='softmax')])\n"
+)
+
+
+def check(tmp_path, source: str, suffix: str = ".py", **options):
+    path = tmp_path / f"submission{suffix}"
+    path.write_text(source)
+    return run_unit(path, load_unit(UNIT), **options)
+
+
+def test_an_untrained_model_is_scored_and_misses_the_goal(tmp_path):
+    result = check(tmp_path, UNTRAINED)
+    assert result.status == "ok"
+    assert result.value < 0.3 and not result.met and result.exit_code == 1
+
+
+def test_printing_or_assigning_a_score_changes_nothing(tmp_path):
+    result = check(tmp_path, UNTRAINED + "\n# %%\ntest_accuracy = 0.99\nprint('test_accuracy: 0.99')\n")
+    assert result.value < 0.3 and not result.met
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        (IMPORTS + "\n# %%\ndef broken(:\n    pass\n", "Syntax error in cell 2, line 1"),
+        (IMPORTS + "\n# %%\ndef load():\n    raise ValueError('bad path')\nload()\n", "Cell 2 (def load():) raised ValueError: bad path"),
+        (IMPORTS + "\n# %%\nweights = 3\n", "left no Keras model in the name `model`"),
+        (IMPORTS + "\n# %%\nmodel = 'a string'\n", "`model` is a builtins.str, not a Keras model"),
+        (
+            IMPORTS + "\n# %%\nmodel = keras.Sequential([keras.Input((32, 32)), layers.Flatten(), layers.Dense(10)])\n",
+            "expects inputs of shape (32, 32)",
+        ),
+        (
+            IMPORTS + "\n# %%\nmodel = keras.Sequential([keras.Input((28, 28)), layers.Flatten(), layers.Dense(5)])\n",
+            "outputs shape (5,)",
+        ),
+        (
+            IMPORTS
+            + "\n# %%\nmodel = keras.Sequential([keras.Input((28, 28)), layers.Lambda(lambda x: x * 2),"
+            " layers.Flatten(), layers.Dense(10)])\n",
+            "safe_mode=True",
+        ),
+    ],
+    ids=["syntax", "exception", "no-model", "not-a-model", "input-shape", "output-shape", "lambda"],
+)
+def test_errors_are_clear_and_point_at_the_cell(tmp_path, source, expected):
+    result = check(tmp_path, source)
+    assert result.status == "error" and result.exit_code == 2
+    assert expected in result.message, result.message
+
+
+def test_the_traceback_shows_the_learners_code(tmp_path):
+    result = check(tmp_path, IMPORTS + "\n# %%\ndef load():\n    raise ValueError('bad path')\nload()\n")
+    assert "def load():" in result.traceback and "ValueError: bad path" in result.traceback
+    assert result.cell == 2
+
+
+def test_a_run_past_its_limit_is_stopped_and_named(tmp_path):
+    result = check(tmp_path, IMPORTS + "\n# %%\nwhile True:\n    pass\n", timeout_seconds=25)
+    assert result.status == "timeout" and result.exit_code == 2
+    assert "cell 2 (while True:)" in result.message
+
+
+def test_a_corrupt_notebook_is_reported(tmp_path):
+    result = check(tmp_path, '{"cells": [', suffix=".ipynb")
+    assert result.status == "error" and "not a valid notebook" in result.message
+
+
+def test_notebook_magics_are_accepted(tmp_path):
+    result = check(tmp_path, "# %%\n%matplotlib inline\n!echo hello\n" + UNTRAINED)
+    assert result.status == "ok", result.message
+
+
+def test_check_json_output(tmp_path):
+    path = tmp_path / f"{UNIT}.py"
+    path.write_text(UNTRAINED)
+    completed = subprocess.run(
+        [sys.executable, "-m", "workshop", "check", str(path), "--json"], capture_output=True, text=True, cwd=REPO
+    )
+    report = json.loads(completed.stdout)
+    assert completed.returncode == 1
+    for key in ("unit", "metric", "value", "goal", "met", "seconds", "status", "message"):
+        assert key in report
+    assert report["unit"] == UNIT and report["goal"] == ">= 0.84" and report["met"] is False

@@ -1,0 +1,52 @@
+"""Every unit: exercises in sync with solutions, the solution meets its goal, the stub does not."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from workshop.exercises import stale_files
+from workshop.notebooks import code_cells, read_notebook
+from workshop.runner import run_unit
+from workshop.units import load_unit
+
+from conftest import UNIT_NAMES
+
+
+def test_exercises_are_in_sync_with_solutions():
+    stale = stale_files()
+    assert not stale, f"exercises/ is stale ({', '.join(stale)}): run `make exercises` and commit"
+
+
+@pytest.mark.parametrize("name", UNIT_NAMES)
+def test_self_check_uses_the_declared_goal(name):
+    """The learner's last cell compares against the same goal the runner uses."""
+    unit = load_unit(name)
+    last_cell = code_cells(read_notebook(unit.exercise_path))[-1][1]
+    match = re.search(r"^goal = ([0-9.]+)\s+# (\w+) (>=|<=) ([0-9.]+)", last_cell, re.MULTILINE)
+    assert match, "the last cell must start its self-check with `goal = <value>  # <metric> <op> <value>`"
+    assert float(match[1]) == unit.goal.value and float(match[4]) == unit.goal.value
+    assert (match[2], match[3]) == (unit.goal.metric, unit.goal.op)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", UNIT_NAMES)
+def test_solution_meets_its_goal(name, solution_runs):
+    result = solution_runs.get(name)
+    assert result.status == "ok", result.message + "\n" + (result.traceback or "")
+    assert result.met, result.message
+    assert result.exit_code == 0
+    # The runner computed the value itself, on held-out data.
+    assert result.metrics[result.metric] == result.value
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", UNIT_NAMES)
+def test_exercise_stub_fails_with_a_clear_message(name):
+    unit = load_unit(name)
+    result = run_unit(unit.exercise_path.with_suffix(".ipynb"), unit)
+    assert result.exit_code != 0
+    assert not result.met
+    assert "Complete this cell" in result.message, result.message
+    assert re.match(r"Cell \d+ ", result.message), "the message must point at the learner's cell"

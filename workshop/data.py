@@ -1,0 +1,627 @@
+"""The course datasets: the manifest (datasets.toml) and `workshop fetch`.
+
+`workshop fetch [NAME ...] [--mirror DIR]` puts each dataset's files in `<data dir>/<name>/<file>`,
+taken from a local mirror folder (a USB stick or shared folder laid out as `<name>/<file>`) or
+downloaded from upstream. Every file is checked against the sha256 in the manifest and written
+atomically, so a partial or corrupt file is never used. Files already on disk are re-verified on
+each fetch; a small state file caches those checks by (size, mtime_ns) so that a re-run is instant.
+
+Other modules call `dataset_dir(name)` or `file_path(name, filename)`, which raise `DataError`
+telling the student to run `workshop fetch NAME` when the data is missing or has changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import hashlib
+import http.client
+import json
+import os
+import shutil
+import sys
+import tarfile
+import tempfile
+import tomllib
+import urllib.error
+import urllib.request
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from tqdm import tqdm
+
+MANIFEST_PATH = Path(__file__).with_name("datasets.toml")
+STATE_FILENAME = ".verified.json"
+UNPACKED_MARKER = ".workshop-unpacked.json"
+# urllib applies this to the connection and to each read: a dead network fails within seconds,
+# while a slow but live download keeps going.
+NETWORK_TIMEOUT_S = 15
+CHUNK_BYTES = 1 << 20
+MIRROR_HINT = (
+    "Without internet, take the files from a course mirror (a USB stick or shared folder laid "
+    "out as <dataset>/<file>): run `workshop fetch {names} --mirror DIR` or set "
+    "WORKSHOP_DATA_MIRROR=DIR."
+)
+
+
+class DataError(Exception):
+    """A dataset is unavailable or not fetched; the message says what to do about it."""
+
+
+def load_manifest(path: Path = MANIFEST_PATH) -> dict[str, dict]:
+    """Read a dataset manifest and return its `datasets` table: {name: dataset table}."""
+    with open(path, "rb") as manifest_file:
+        datasets = tomllib.load(manifest_file).get("datasets", {})
+    problems = []
+    for name, dataset in datasets.items():
+        problems += [
+            f"{name}: no {key}" for key in ("description", "licence", "citation", "files") if key not in dataset
+        ]
+        for entry in dataset.get("files", []):
+            problems += [f"{name}: a file without {key}" for key in ("name", "sha256", "url") if key not in entry]
+        unpack = dataset.get("unpack", {})
+        problems += [
+            f"{name}: unpack without {key}" for key in ("archive", "folder", "members") if unpack and key not in unpack
+        ]
+        if unpack.get("archive") not in (None, *(entry.get("name") for entry in dataset.get("files", []))):
+            problems.append(f"{name}: unpack.archive is not one of its files")
+    if problems:
+        raise DataError(f"The dataset manifest {path} is invalid: {'; '.join(problems)}.")
+    return datasets
+
+
+DATASETS = load_manifest()
+
+
+# ---------------------------------------------------------------------------------------------
+# Where things live
+
+
+def data_dir() -> Path:
+    """The folder holding `<dataset>/<file>`: $WORKSHOP_DATA_DIR, else the user's cache folder."""
+    configured = os.environ.get("WORKSHOP_DATA_DIR")
+    if configured:
+        # Absolute, because the links made for Keras point into it.
+        return Path(configured).expanduser().absolute()
+    cache_home = os.environ.get("XDG_CACHE_HOME") or "~/.cache"
+    return Path(cache_home).expanduser().absolute() / "keras-workshop" / "datasets"
+
+
+def _keras_home() -> Path:
+    # The same rule as keras/src/backend/config.py, so our links land where load_data() looks.
+    return Path(os.environ.get("KERAS_HOME", "~/.keras")).expanduser()
+
+
+@dataclass(frozen=True)
+class _Copy:
+    """One acceptable copy of a manifest file: the upstream file or a mirror's repackaging."""
+
+    dataset: str
+    filename: str
+    sha256: str
+    size: int | None
+
+    @property
+    def key(self) -> str:
+        """`<dataset>/<file>`: its path below the data dir and the mirror, and its state key."""
+        return f"{self.dataset}/{self.filename}"
+
+
+def _copies(dataset_name: str, entry: dict) -> list[_Copy]:
+    """The copies that satisfy a manifest file entry, upstream first."""
+    upstream = _Copy(dataset_name, entry["name"], entry["sha256"], entry.get("size"))
+    if "mirror" not in entry:
+        return [upstream]
+    mirror = entry["mirror"]
+    return [upstream, _Copy(dataset_name, mirror["name"], mirror["sha256"], mirror.get("size"))]
+
+
+def _dataset(name: str) -> dict:
+    if name not in DATASETS:
+        raise DataError(f"There is no dataset {name!r}. Known datasets: {', '.join(DATASETS)}.")
+    return DATASETS[name]
+
+
+# ---------------------------------------------------------------------------------------------
+# Verification state: {"<dataset>/<file>": {"sha256", "size", "mtime_ns"}} in the data dir
+
+
+def _load_state(root: Path) -> dict[str, dict]:
+    try:
+        return json.loads((root / STATE_FILENAME).read_text())
+    except (OSError, ValueError):
+        # Only a cache: losing it costs one re-hash of each file.
+        return {}
+
+
+def _save_state(root: Path, state: dict[str, dict]) -> None:
+    with _atomic_file(root / STATE_FILENAME) as state_file:
+        state_file.write(json.dumps(state, indent=1, sort_keys=True).encode())
+
+
+def _stat_signature(path: Path) -> dict[str, int]:
+    status = path.stat()
+    return {"size": status.st_size, "mtime_ns": status.st_mtime_ns}
+
+
+def _recorded_as_verified(state: dict, copy: _Copy, path: Path) -> bool:
+    """True if this exact file (same size and mtime) was hashed and matched before."""
+    try:
+        return state.get(copy.key) == {"sha256": copy.sha256, **_stat_signature(path)}
+    except OSError:
+        return False
+
+
+def _record_verified(state: dict, copy: _Copy, path: Path) -> None:
+    state[copy.key] = {"sha256": copy.sha256, **_stat_signature(path)}
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while chunk := file.read(CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _ready_copies(name: str, root: Path, state: dict) -> dict[str, _Copy]:
+    """{manifest file name: verified copy on disk}, checked by the state file only (no hashing)."""
+    dataset = _dataset(name)
+    ready = {}
+    for entry in dataset["files"]:
+        for copy in _copies(name, entry):
+            if _recorded_as_verified(state, copy, root / copy.key):
+                ready[entry["name"]] = copy
+                break
+        else:
+            raise DataError(
+                f"Dataset {name!r} is not fetched, or its file {entry['name']} changed since it "
+                f"was verified (data dir: {root}): run `workshop fetch {name}`."
+            )
+    unpack = dataset.get("unpack")
+    if unpack and _unpacked_from(root / name / unpack["folder"]) is None:
+        raise DataError(
+            f"Dataset {name!r} is fetched but not unpacked into {root / name / unpack['folder']}: "
+            f"run `workshop fetch {name}`."
+        )
+    return ready
+
+
+def dataset_dir(name: str) -> Path:
+    """`<data dir>/<name>`, after a quick check that the dataset was fetched and verified."""
+    root = data_dir()
+    _ready_copies(name, root, _load_state(root))
+    return root / name
+
+
+def file_path(name: str, filename: str) -> Path:
+    """The verified local file for `filename` (a file name listed in the manifest for `name`)."""
+    entry_names = {copy.filename: entry["name"] for entry in _dataset(name)["files"] for copy in _copies(name, entry)}
+    if filename not in entry_names:
+        raise DataError(
+            f"Dataset {name!r} has no file {filename!r}; its files are "
+            f"{', '.join(entry['name'] for entry in DATASETS[name]['files'])}."
+        )
+    root = data_dir()
+    ready = _ready_copies(name, root, _load_state(root))
+    return root / ready[entry_names[filename]].key
+
+
+# ---------------------------------------------------------------------------------------------
+# Atomic, verified writes
+
+
+class _ChecksumMismatch(Exception):
+    def __init__(self, expected: str, actual: str):
+        super().__init__(f"sha256 {actual}, expected {expected}")
+
+
+@contextmanager
+def _atomic_file(target: Path) -> Iterator[BinaryIO]:
+    """Yield a temporary file beside `target`; it replaces `target` only if the block succeeds."""
+    descriptor, temporary_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
+    temporary = Path(temporary_name)
+    try:
+        # mkstemp creates the file private (0600); data files are meant to be readable.
+        os.chmod(temporary, 0o644)
+        with os.fdopen(descriptor, "wb") as file:
+            yield file
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _progress_bar(total: int | None, label: str, progress: bool) -> tqdm:
+    return tqdm(
+        total=total,
+        desc=label,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        leave=False,
+        disable=not (progress and sys.stderr.isatty()),
+    )
+
+
+def _write_verified(
+    target: Path, sha256: str, reader: BinaryIO, length: int | None, label: str, progress: bool
+) -> None:
+    """Stream `reader` (announcing `length` bytes, if known) into `target`, which appears only if
+    its sha256 matches."""
+    digest = hashlib.sha256()
+    received = 0
+    with _atomic_file(target) as file, _progress_bar(length, label, progress) as bar:
+        while chunk := reader.read(CHUNK_BYTES):
+            file.write(chunk)
+            digest.update(chunk)
+            received += len(chunk)
+            bar.update(len(chunk))
+        # http.client ends a cut-off response quietly; say so rather than report a bad checksum.
+        if length is not None and received < length:
+            raise ConnectionError(f"the transfer stopped after {received:,} of {length:,} bytes")
+        if digest.hexdigest() != sha256:
+            raise _ChecksumMismatch(sha256, digest.hexdigest())
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, urllib.error.HTTPError):
+        return f"HTTP {error.code} {error.reason}"
+    if isinstance(error, urllib.error.URLError):
+        return str(error.reason)
+    return str(error) or type(error).__name__
+
+
+# ---------------------------------------------------------------------------------------------
+# Fetching
+
+
+class _Unavailable(Exception):
+    """No source gave a verified copy of one file; `reasons` says what went wrong with each."""
+
+    def __init__(self, key: str, reasons: list[str]):
+        super().__init__(f"{key}: {'; '.join(reasons)}")
+        self.reasons = reasons
+
+
+def _verified_local_copy(root: Path, copies: list[_Copy], state: dict) -> _Copy | None:
+    """The copy already on disk that matches its checksum; corrupt copies are deleted."""
+    for copy in copies:
+        path = root / copy.key
+        if not path.is_file():
+            continue
+        if _recorded_as_verified(state, copy, path):
+            return copy
+        actual = _sha256_of(path)
+        if actual == copy.sha256:
+            _record_verified(state, copy, path)
+            return copy
+        print(
+            f"{copy.key}: the file on disk is corrupt (sha256 {actual}, expected {copy.sha256}); fetching it again.",
+            file=sys.stderr,
+        )
+        path.unlink()
+        state.pop(copy.key, None)
+    return None
+
+
+def _copy_from_mirror(root: Path, copies: list[_Copy], mirror: Path, url: str, progress: bool) -> _Copy:
+    """Copy the first of `copies` the mirror holds; raise _Unavailable with the reason if none."""
+    for copy in copies:
+        source = mirror / copy.key
+        if not source.is_file():
+            continue
+        try:
+            with open(source, "rb") as reader:
+                _write_verified(
+                    root / copy.key, copy.sha256, reader, source.stat().st_size, f"copying {copy.key}", progress
+                )
+        except _ChecksumMismatch as mismatch:
+            print(f"{copy.key}: the mirror copy {source} is corrupt ({mismatch}); trying {url}.", file=sys.stderr)
+            raise _Unavailable(copy.key, [f"the mirror copy {source} is corrupt ({mismatch})"])
+        except OSError as error:
+            raise _Unavailable(copy.key, [f"could not copy {source}: {_describe(error)}"])
+        # Keep the mirror's mtime, as `cp -p` does: any later edit of the file then changes its
+        # mtime, even one made within the same clock tick as this copy.
+        source_mtime_ns = source.stat().st_mtime_ns
+        os.utime(root / copy.key, ns=(source_mtime_ns, source_mtime_ns))
+        print(f"{copy.key}: copied from the mirror {mirror}")
+        return copy
+    names = " or ".join(copy.filename for copy in copies)
+    raise _Unavailable(copies[0].key, [f"the mirror {mirror} has no {copies[0].dataset}/{names}"])
+
+
+def _download(root: Path, upstream: _Copy, url: str, progress: bool) -> _Copy:
+    request = urllib.request.Request(url, headers={"User-Agent": "keras-workshop-fetch"})
+    try:
+        with urllib.request.urlopen(request, timeout=NETWORK_TIMEOUT_S) as response:
+            length = response.headers.get("Content-Length")
+            _write_verified(
+                root / upstream.key,
+                upstream.sha256,
+                response,
+                int(length) if length else None,
+                f"downloading {upstream.key}",
+                progress,
+            )
+    except _ChecksumMismatch as mismatch:
+        raise _Unavailable(upstream.key, [f"the download from {url} is corrupt ({mismatch})"])
+    except (OSError, http.client.HTTPException) as error:
+        raise _Unavailable(upstream.key, [f"the download from {url} failed: {_describe(error)}"])
+    print(f"{upstream.key}: downloaded from {url}")
+    return upstream
+
+
+def _fetch_file(root: Path, dataset_name: str, entry: dict, mirror: Path | None, state: dict, progress: bool) -> _Copy:
+    """Make sure one manifest file is on disk and verified; return the copy that is there."""
+    copies = _copies(dataset_name, entry)
+    copy = _verified_local_copy(root, copies, state)
+    if copy is not None:
+        return copy
+    reasons = ["no mirror was given"]
+    if mirror is not None:
+        # The mirror's own repackaging first: it is what a course mirror holds.
+        try:
+            copy = _copy_from_mirror(root, copies[::-1], mirror, entry["url"], progress)
+        except _Unavailable as unavailable:
+            reasons = unavailable.reasons
+    if copy is None:
+        try:
+            copy = _download(root, copies[0], entry["url"], progress)
+        except _Unavailable as unavailable:
+            raise _Unavailable(copies[0].key, reasons + unavailable.reasons) from None
+    _record_verified(state, copy, root / copy.key)
+    return copy
+
+
+def _link_into_keras_cache(root: Path, dataset: dict, ready: dict[str, _Copy], progress: bool) -> None:
+    """Point $KERAS_HOME/datasets/<keras_cache>/<file> at our verified files.
+
+    keras.datasets loaders look there first and only check that the files exist, so after this
+    they work offline.
+    """
+    keras_dir = _keras_home() / "datasets" / dataset["keras_cache"]
+    keras_dir.mkdir(parents=True, exist_ok=True)
+    for entry in dataset["files"]:
+        source = root / ready[entry["name"]].key
+        link = keras_dir / entry["name"]
+        if link.is_symlink() and Path(os.readlink(link)) == source:
+            continue
+        if not link.is_symlink() and link.is_file() and _sha256_of(link) == entry["sha256"]:
+            continue  # a good copy Keras downloaded itself
+        temporary_link = link.with_name(f".{link.name}.{os.getpid()}.link")
+        temporary_link.unlink(missing_ok=True)
+        try:
+            os.symlink(source, temporary_link)
+        except OSError:
+            # Windows without developer mode cannot create symlinks: copy instead.
+            with open(source, "rb") as reader:
+                _write_verified(
+                    link, entry["sha256"], reader, source.stat().st_size, f"copying {link.name} for Keras", progress
+                )
+            continue
+        os.replace(temporary_link, link)
+
+
+def _unpacked_from(folder: Path) -> dict | None:
+    """The marker left by a completed unpack of `folder`, or None."""
+    try:
+        return json.loads((folder / UNPACKED_MARKER).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _is_unpacked(folder: Path, archive: _Copy) -> bool:
+    marker = _unpacked_from(folder)
+    if marker is None or marker.get("sha256") != archive.sha256:
+        return False
+    # Also catch files deleted after unpacking: counting 50,000 names takes a fraction of a second.
+    present = sum(len(files) for _, _, files in os.walk(folder)) - 1
+    return present == marker.get("files")
+
+
+def _unpack(root: Path, dataset_name: str, unpack: dict, archive: _Copy, progress: bool) -> None:
+    """Extract the archive's wanted members into <dataset>/<folder>, atomically and once.
+
+    The marker is written inside a staging folder before the staging folder is renamed into place,
+    so a folder without a marker (or with a stale one) is an interrupted or outdated unpack.
+    """
+    dataset_root = root / dataset_name
+    folder = dataset_root / unpack["folder"]
+    if _is_unpacked(folder, archive):
+        return
+    # Staging or outdated folders left by a run that was killed.
+    for leftover in dataset_root.glob(f".{unpack['folder']}.*"):
+        shutil.rmtree(leftover)
+    staging = Path(tempfile.mkdtemp(dir=dataset_root, prefix=f".{unpack['folder']}.unpacking-"))
+    try:
+        count = 0
+        bar = tqdm(
+            desc=f"unpacking {archive.key}", unit=" files", disable=not (progress and sys.stderr.isatty()), leave=False
+        )
+        # Stream mode ("r|*") reads the compressed archive once, front to back.
+        with bar, tarfile.open(root / archive.key, "r|*") as tar:
+            for member in tar:
+                if member.isfile() and any(fnmatch.fnmatchcase(member.name, pattern) for pattern in unpack["members"]):
+                    tar.extract(member, staging, filter="data")
+                    count += 1
+                    bar.update()
+        unpacked = staging / unpack["folder"]
+        if count == 0:
+            # The archive passed its checksum, so the manifest's patterns are wrong.
+            raise DataError(
+                f"No member of {archive.key} matches the manifest's unpack.members ({', '.join(unpack['members'])})."
+            )
+        marker = {"archive": archive.filename, "sha256": archive.sha256, "files": count}
+        (unpacked / UNPACKED_MARKER).write_text(json.dumps(marker))
+        if folder.exists():
+            outdated = dataset_root / f".{unpack['folder']}.outdated-{os.getpid()}"
+            os.replace(folder, outdated)
+        os.replace(unpacked, folder)
+        print(f"{archive.key}: unpacked {count} files into {folder}")
+    finally:
+        for leftover in dataset_root.glob(f".{unpack['folder']}.*"):
+            shutil.rmtree(leftover)
+
+
+def _mirror_folder(mirror: str | os.PathLike | None) -> Path | None:
+    configured = mirror if mirror is not None else os.environ.get("WORKSHOP_DATA_MIRROR")
+    if not configured:
+        return None
+    folder = Path(configured).expanduser()
+    if not folder.is_dir():
+        raise DataError(
+            f"The mirror folder {folder} (from --mirror or WORKSHOP_DATA_MIRROR) does not exist. "
+            "Point it at a folder laid out as <dataset>/<file>, such as the course USB stick."
+        )
+    return folder
+
+
+def fetch(
+    names: Iterable[str] | None = None, mirror: str | os.PathLike | None = None, progress: bool = True
+) -> dict[str, Path]:
+    """Fetch and verify datasets (all when `names` is None); return {name: dataset folder}.
+
+    `mirror` (else $WORKSHOP_DATA_MIRROR) is a local folder laid out as `<dataset>/<file>` that is
+    tried before the network. Raises DataError, with a message saying what to do, if any file
+    could not be fetched; the other datasets are still fetched.
+    """
+    names = [names] if isinstance(names, str) else list(names or DATASETS)
+    for name in names:
+        _dataset(name)
+    mirror_folder = _mirror_folder(mirror)
+    root = data_dir()
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DataError(
+            f"Cannot create the data folder {root} ({_describe(error)}). Set WORKSHOP_DATA_DIR to a writable folder."
+        ) from None
+    state = _load_state(root)
+    failures: list[str] = []
+    failed_names: list[str] = []
+    ready_folders = {}
+    try:
+        try:
+            for name in names:
+                dataset = DATASETS[name]
+                (root / name).mkdir(exist_ok=True)
+                ready: dict[str, _Copy] = {}
+                for entry in dataset["files"]:
+                    try:
+                        ready[entry["name"]] = _fetch_file(root, name, entry, mirror_folder, state, progress)
+                    except _Unavailable as unavailable:
+                        failures.append(str(unavailable))
+                if len(ready) < len(dataset["files"]):
+                    failed_names.append(name)
+                    continue
+                if "keras_cache" in dataset:
+                    _link_into_keras_cache(root, dataset, ready, progress)
+                if "unpack" in dataset:
+                    unpack = dataset["unpack"]
+                    _unpack(root, name, unpack, ready[unpack["archive"]], progress)
+                ready_folders[name] = root / name
+                print(f"{name}: ready in {root / name}")
+        finally:
+            # Also after a failure: what was verified so far stays verified.
+            _save_state(root, state)
+    except OSError as error:
+        # Network and mirror errors are handled per file above; this is the local disk.
+        raise DataError(
+            f"{_describe(error)}. Check the free space and permissions of {root}, "
+            "or set WORKSHOP_DATA_DIR to another folder."
+        ) from None
+    if failures:
+        raise DataError(
+            f"Could not fetch {len(failures)} file(s):\n  "
+            + "\n  ".join(failures)
+            + "\n"
+            + MIRROR_HINT.format(names=" ".join(failed_names))
+        )
+    return ready_folders
+
+
+# ---------------------------------------------------------------------------------------------
+# Command line: `workshop fetch`
+
+
+def add_fetch_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the `workshop fetch` arguments to `parser` (run them with `run_fetch`)."""
+    parser.add_argument(
+        "names", nargs="*", metavar="NAME", help=f"datasets to fetch (default: all of {', '.join(DATASETS)})"
+    )
+    parser.add_argument(
+        "--mirror",
+        metavar="DIR",
+        help="take files from this local folder laid out as <dataset>/<file> "
+        "before trying the network (default: $WORKSHOP_DATA_MIRROR)",
+    )
+    parser.add_argument(
+        "--list", action="store_true", help="list the datasets, their files, sizes, checksums and licences"
+    )
+    parser.add_argument(
+        "--checksums", action="store_true", help="print `sha256sum -c` lines for every file, to check a mirror"
+    )
+
+
+def _copy_line(copy: _Copy) -> str:
+    size = f"{copy.size:,} bytes" if copy.size is not None else "size unknown"
+    return f"{copy.filename}  {size}  sha256 {copy.sha256}"
+
+
+def _print_list(names: list[str]) -> None:
+    root = data_dir()
+    state = _load_state(root)
+    for name in names:
+        dataset = DATASETS[name]
+        try:
+            _ready_copies(name, root, state)
+            status = f"fetched in {root / name}"
+        except DataError:
+            status = "not fetched"
+        print(f"{name} ({status})\n  {dataset['description']}\n  licence: {dataset['licence']}")
+        for entry in dataset["files"]:
+            upstream, *mirror_copy = _copies(name, entry)
+            print(f"  {_copy_line(upstream)}\n    from {entry['url']}")
+            if mirror_copy:
+                print(f"  {_copy_line(mirror_copy[0])}\n    the course mirror's repackaging")
+
+
+def run_fetch(args: argparse.Namespace) -> int:
+    """Run `workshop fetch` with parsed arguments: 0 on success, 2 with a message on stderr."""
+    try:
+        names = args.names or list(DATASETS)
+        for name in names:
+            _dataset(name)
+        if args.list:
+            _print_list(names)
+        elif args.checksums:
+            for name in names:
+                for entry in DATASETS[name]["files"]:
+                    for copy in _copies(name, entry):
+                        print(f"{copy.sha256}  {copy.key}")
+        else:
+            fetch(names, mirror=args.mirror)
+    except DataError as error:
+        print(f"workshop fetch: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("workshop fetch: interrupted; no partial file was kept.", file=sys.stderr)
+        return 130
+    return 0
+
+
+def main_fetch(argv: list[str] | None = None) -> int:
+    """`workshop fetch` as a function of its arguments, e.g. main_fetch(["auto-mpg"])."""
+    parser = argparse.ArgumentParser(prog="workshop fetch", description="Fetch and verify the course datasets.")
+    add_fetch_arguments(parser)
+    return run_fetch(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main_fetch())
