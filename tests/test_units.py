@@ -5,13 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from conftest import UNIT_NAMES
 
 from workshop.exercises import stale_files
 from workshop.notebooks import code_cells, read_notebook
 from workshop.runner import run_unit
 from workshop.units import load_unit
-
-from conftest import UNIT_NAMES
 
 
 def test_exercises_are_in_sync_with_solutions():
@@ -39,6 +38,24 @@ def test_solution_meets_its_goal(name, solution_runs):
     assert result.exit_code == 0
     # The runner computed the value itself, on held-out data.
     assert result.metrics[result.metric] == result.value
+
+
+TENSORFLOW_LOG = re.compile(r"oneDNN|absl::|I0000 |W0000 |tensorflow/core|cuda|XLA service", re.IGNORECASE)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", UNIT_NAMES)
+def test_executed_solution_has_outputs_and_no_tensorflow_log(name, solution_runs):
+    """What the solution page will show: figures, and none of TensorFlow's start-up chatter."""
+    import nbformat
+
+    result = solution_runs.get(name)
+    notebook = nbformat.read(result.executed_notebook, as_version=4)
+    outputs = [output for cell in notebook.cells for output in cell.get("outputs", [])]
+    assert any("image/png" in output.get("data", {}) for output in outputs), "no figure in the executed solution"
+    texts = [output.get("text", "") for output in outputs if output.get("output_type") == "stream"]
+    noisy = [text for text in texts if TENSORFLOW_LOG.search(text)]
+    assert not noisy, f"TensorFlow log lines would be published: {noisy[0][:200]}"
 
 
 @pytest.mark.slow

@@ -110,6 +110,25 @@ def error_of(notebook, cell_index: int | None) -> dict:
     return {"ename": "", "evalue": "", "traceback": ""}
 
 
+def coalesce_streams(notebook) -> None:
+    """Merge consecutive stdout (or stderr) outputs of a cell, as Jupyter displays them."""
+    for cell in notebook.cells:
+        merged = []
+        for output in cell.get("outputs", []):
+            previous = merged[-1] if merged else None
+            if (
+                previous is not None
+                and output.get("output_type") == "stream"
+                and previous.get("output_type") == "stream"
+                and previous.get("name") == output.get("name")
+            ):
+                previous["text"] += output["text"]
+            else:
+                merged.append(output)
+        if "outputs" in cell:
+            cell["outputs"] = merged
+
+
 def main(notebook_path: str, out_dir: str) -> int:
     out = Path(out_dir)
     notebook = nbformat.read(notebook_path, as_version=4)
@@ -151,6 +170,7 @@ def main(notebook_path: str, out_dir: str) -> int:
             result["in_runner_save"] = True
     # The executed notebook, without the runner's own cells, is what the site shows.
     notebook.cells = notebook.cells[1:-1]
+    coalesce_streams(notebook)
     nbformat.write(notebook, out / "executed.ipynb")
     if info_path.exists():
         result["model"] = json.loads(info_path.read_text())
