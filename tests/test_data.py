@@ -338,6 +338,14 @@ def test_keras_fashion_mnist_loader_works_offline_after_fetch(tmp_path):
     assert result.stdout.strip() == "(60000, 28, 28) (10000, 28, 28) [9, 0, 0, 3, 0, 2, 7, 2, 5, 5]"
 
 
+@needs_mirror
+def test_keras_cache_dot_links_into_the_keras_datasets_folder_itself(tmp_path):
+    # keras.utils.get_file("auto-mpg.data", url) looks for $KERAS_HOME/datasets/auto-mpg.data.
+    data.fetch(["auto-mpg"], mirror=MIRROR, progress=False)
+    keras_file = tmp_path / "keras" / "datasets" / "auto-mpg.data"
+    assert keras_file.resolve() == data.file_path("auto-mpg", "auto-mpg.data")
+
+
 # --- unpacking -----------------------------------------------------------------------------------
 
 

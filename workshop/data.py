@@ -383,7 +383,8 @@ def _link_into_keras_cache(root: Path, dataset: dict, ready: dict[str, _Copy], p
     """Point $KERAS_HOME/datasets/<keras_cache>/<file> at our verified files.
 
     keras.datasets loaders look there first and only check that the files exist, so after this
-    they work offline.
+    they work offline. `keras_cache = "."` puts the files in $KERAS_HOME/datasets/ itself, where
+    `keras.utils.get_file(name, url)` looks by default.
     """
     keras_dir = _keras_home() / "datasets" / dataset["keras_cache"]
     keras_dir.mkdir(parents=True, exist_ok=True)
