@@ -5,9 +5,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml 2>/dev/null | cksum | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# SOLUTIONS=1 builds the instructor site (solution pages from the executed-notebook cache).
+SOLUTIONS ?= 0
+NODE_STAMP := node_modules/.installed-$(shell cat package-lock.json 2>/dev/null | cksum | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data exercises site site-instructor serve test browser lint clean
+.PHONY: help setup data exercises site site-learner serve test browser lint clean
 
 help: ## list the tasks
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -19,7 +22,13 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@rm -f $(VENV)/.installed-* && touch $@
 
-setup: $(STAMP) ## create .venv with the pinned dependencies
+# MathJax (served by the site) and axe-core (the browser tests), pinned in package-lock.json.
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is required (Debian: sudo apt-get install npm)"; exit 1; }
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	@rm -f node_modules/.installed-* && touch $@
+
+setup: $(STAMP) $(NODE_STAMP) ## create .venv and node_modules with the pinned dependencies
 
 data: setup ## fetch and verify every dataset (WORKSHOP_DATA_MIRROR=DIR to copy from a local mirror)
 	$(BIN)/workshop fetch
@@ -27,11 +36,15 @@ data: setup ## fetch and verify every dataset (WORKSHOP_DATA_MIRROR=DIR to copy 
 exercises: setup ## regenerate exercises/ from solutions/
 	$(BIN)/workshop exercises
 
-site: data ## build the learner site into site/
-	$(BIN)/mkdocs build --strict
+site: data ## build the instructor site (with executed solutions; trains those not cached) into site/
+	WORKSHOP_SOLUTIONS=1 $(BIN)/mkdocs build --strict
 
-serve: site ## set everything up and serve the site at http://127.0.0.1:8000
-	@echo "Serving the course at http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
+site-learner: data ## build the learner site (no solutions, no training) into site/
+	WORKSHOP_SOLUTIONS=0 $(BIN)/mkdocs build --strict
+
+serve: data ## build and serve the learner site at http://127.0.0.1:8000 (SOLUTIONS=1: instructor)
+	WORKSHOP_SOLUTIONS=$(SOLUTIONS) $(BIN)/mkdocs build --strict
+	@echo "Serving the $(if $(filter 1,$(SOLUTIONS)),instructor,learner) site at http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
 	$(BIN)/python -m http.server --bind $(HOST) --directory site $(PORT)
 
 browser: ## install Debian's Chromium for the browser tests, if missing
@@ -47,4 +60,4 @@ lint: setup ## ruff
 	$(BIN)/ruff check workshop tests scripts solutions
 
 clean: ## remove built and cached outputs (keeps .venv and datasets)
-	rm -rf site site-instructor build .cache artifacts
+	rm -rf site build .cache artifacts

@@ -1,4 +1,4 @@
-"""MkDocs hooks: unit pages, notebook downloads and the executed-solution cache.
+"""MkDocs hooks: unit pages, notebook downloads, generated pages and offline assets.
 
 Loaded by ``hooks:`` in mkdocs.yml. For every unit the site gets
 
@@ -10,6 +10,11 @@ Loaded by ``hooks:`` in mkdocs.yml. For every unit the site gets
 
 A solution missing from the cache is executed by the runner during the build; a
 failing cell fails the build, so no traceback is ever published.
+
+The hooks also generate the results page (``results.md``, from ``results.json``), serve
+MathJax from ``node_modules`` (installed by ``make setup``; the site makes no request to
+another host), remove the CDN scripts mkdocs-jupyter puts into notebook pages, and keep
+notebook outputs out of the search index.
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ import logging
 import os
 import re
 import shutil
+from pathlib import Path
 
+import yaml
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files
@@ -30,29 +37,56 @@ from workshop.units import EXERCISES_DIR, REPO, Unit, all_units
 log = logging.getLogger("mkdocs.plugins.workshop")
 # Executed solutions are copied here so that their pages get stable paths (solutions/NN_slug.ipynb).
 STAGING_DIR = REPO / "build" / "site-notebooks"
+LESSONS_DIR = REPO / "docs" / "lessons"
 COLAB = "https://colab.research.google.com/github/{repository}/blob/{branch}/exercises/{name}.ipynb"
+# MathJax 3 (pinned in package.json, installed by `make setup`) is served from the site itself.
+MATHJAX_DIR = REPO / "node_modules" / "mathjax" / "es5"
+MATHJAX_FILES = ["tex-mml-chtml.js", *(f"output/chtml/fonts/woff-v2/{p.name}" for p in sorted(
+    (MATHJAX_DIR / "output/chtml/fonts/woff-v2").glob("*.woff")))]
+MATHJAX_URI = "javascripts/mathjax/"
+
+# Published results for a unit's model family, when its declaration has no `**Reference:**`
+# field (adding the field changes the solution's source, and so its cache key).
+PUBLISHED = {
+    "02_fashion_mnist_logreg": "test accuracy 0.842: logistic regression in the Fashion-MNIST benchmark "
+    "(Xiao, Rasul and Vollgraf, 2017)",
+}
 
 
 def publishing_solutions() -> bool:
     return os.environ.get("WORKSHOP_SOLUTIONS", "0").lower() in {"1", "true", "yes"}
 
 
-def drop_solution_entries(nav):
-    """The nav without entries that point into solutions/ (the learner build)."""
+def drop_solution_entries(nav, keep=frozenset()):
+    """The nav without entries that point into solutions/ (the learner build), except `keep`."""
     if isinstance(nav, list):
-        kept = [drop_solution_entries(item) for item in nav]
+        kept = [drop_solution_entries(item, keep) for item in nav]
         return [item for item in kept if item not in (None, [], {})]
     if isinstance(nav, dict):
-        return {title: child for title, value in nav.items() if (child := drop_solution_entries(value)) not in (None, [])}
-    if isinstance(nav, str) and nav.startswith("solutions/"):
+        return {
+            title: child
+            for title, value in nav.items()
+            if (child := drop_solution_entries(value, keep)) not in (None, [])
+        }
+    if isinstance(nav, str) and nav.startswith("solutions/") and nav not in keep:
         return None
     return nav
+
+
+def cached_only() -> bool:
+    """WORKSHOP_SOLUTIONS_CACHED_ONLY=1, for work on the site: publish cached solutions, train nothing."""
+    return os.environ.get("WORKSHOP_SOLUTIONS_CACHED_ONLY") == "1"
 
 
 def on_config(config):
     config["extra"]["workshop_solutions"] = publishing_solutions()
     if not publishing_solutions():
         config["nav"] = drop_solution_entries(config["nav"])
+    elif cached_only():
+        cached = {f"solutions/{unit.name}.ipynb" for unit in all_units() if cache.executed_path(unit).exists()}
+        config["nav"] = drop_solution_entries(config["nav"], keep=cached)
+    if not (MATHJAX_DIR / "tex-mml-chtml.js").is_file():
+        raise PluginError(f"MathJax is missing ({MATHJAX_DIR}): run `make setup` (it runs `npm ci`).")
     return config
 
 
@@ -74,8 +108,13 @@ def executed_solution(unit: Unit):
 
 @event_priority(50)  # before mkdocs-jupyter wraps notebook files into pages
 def on_files(files: Files, config) -> Files:
+    units = []
     for unit in all_units():
         exercise = EXERCISES_DIR / f"{unit.name}.py"
+        if not exercise.is_file():  # a unit being written; `mkdocs build --strict` fails on this
+            log.warning("%s is missing: run `make exercises`.", exercise.relative_to(REPO))
+            continue
+        units.append(unit)
         # Real files (not File.generated) because mkdocs-jupyter wraps them into pages.
         files.append(File(f"exercises/{exercise.name}", str(REPO), config["site_dir"], config["use_directory_urls"]))
         for suffix in (".ipynb", ".py"):
@@ -83,6 +122,9 @@ def on_files(files: Files, config) -> Files:
                 File.generated(config, f"downloads/{unit.name}{suffix}", content=(EXERCISES_DIR / f"{unit.name}{suffix}").read_bytes())
             )
         if publishing_solutions():
+            if cached_only() and not cache.executed_path(unit).exists():
+                log.warning("%s: no cached run, so no solution page (WORKSHOP_SOLUTIONS_CACHED_ONLY=1)", unit.name)
+                continue
             executed = executed_solution(unit)
             staged = STAGING_DIR / "solutions" / f"{unit.name}.ipynb"
             staged.parent.mkdir(parents=True, exist_ok=True)
@@ -92,7 +134,112 @@ def on_files(files: Files, config) -> Files:
             files.append(
                 File.generated(config, f"downloads/{unit.name}_solution.py", content=unit.solution_path.read_bytes())
             )
+    files.append(File.generated(config, "results.md", content=results_markdown(units)))
+    for relative in MATHJAX_FILES:
+        files.append(File.generated(config, MATHJAX_URI + relative, abs_src_path=str(MATHJAX_DIR / relative)))
     return files
+
+
+# --- Generated content -------------------------------------------------------
+
+
+def front_matter(path: Path) -> dict:
+    text = path.read_text(encoding="utf-8")
+    if not text.startswith("---"):
+        return {}
+    return yaml.safe_load(text.split("---", 2)[1]) or {}
+
+
+def agenda_markdown(base: str = "") -> str:
+    """The agenda table, from the `teaching` and `exercises` minutes in each lesson's front matter.
+
+    ``base`` is the path from the calling page to the docs root ("" for index.md).
+    ``on_page_markdown`` puts it where a page says ``<!-- workshop:agenda -->``.
+    """
+    exercises = {path.stem for path in EXERCISES_DIR.glob("*.py")}
+    rows, start, total_teaching, total_exercises = [], 0, 0, 0
+    for path in sorted(LESSONS_DIR.glob("[0-9][0-9]_*.md")):
+        meta = front_matter(path)
+        teaching, practice = int(meta.get("teaching", 0)), int(meta.get("exercises", 0))
+        title = meta.get("title") or path.stem
+        unit = meta.get("unit")
+        exercise = f"[exercise]({base}exercises/{unit}.py)" if unit in exercises else ""
+        rows.append(
+            f"| {start // 60}:{start % 60:02d} | [{title}]({base}lessons/{path.name}) | {teaching} min "
+            f"| {practice} min | {exercise} |"
+        )
+        start += teaching + practice
+        total_teaching += teaching
+        total_exercises += practice
+    lines = [
+        "| Starts at | Lesson | Teaching | Exercises | Practice |",
+        "|---:|---|---:|---:|---|",
+        *rows,
+        f"| **{start // 60}:{start % 60:02d}** | **Total** | **{total_teaching} min** | **{total_exercises} min** | |",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def published_reference(unit: Unit) -> str:
+    return unit.reference or PUBLISHED.get(unit.name, "")
+
+
+def results_markdown(units: list[Unit]) -> str:
+    measured = results.load()
+    environment = measured.get("environment", {})
+    lines = [
+        "---",
+        "title: Results",
+        "---",
+        "# Results",
+        "",
+        "Each reference solution, trained by the last `make test` run and scored by the runner on "
+        "held-out data it controls (never read from what the notebook printed). *Seconds* is the "
+        "whole run: start-up, training and scoring. *Published* is what the same family of models "
+        "is known to reach, for comparison.",
+        "",
+        "| Unit | Goal | Reference value | Seconds | Published result |",
+        "|---|---|---:|---:|---|",
+    ]
+    for unit in units:
+        entry = measured.get("units", {}).get(unit.name) or {}
+        value = entry.get("value")
+        if value is None:
+            value_text, seconds = "not measured yet", ""
+        else:
+            mark = "met" if entry.get("met") else "**missed**"
+            value_text = f"{value:.4f} ({mark})"
+            seconds = f"{entry.get('seconds', 0):.0f}"
+        exercise = f"[{unit.name}](exercises/{unit.name}.py)"
+        published = html.escape(published_reference(unit)) or "—"
+        lines.append(f"| {exercise} | `{unit.goal}` | {value_text} | {seconds} | {published} |")
+    lines.append("")
+    if environment:
+        lines.append(
+            f"Measured on {environment.get('machine', '?')}, Python {environment.get('python', '?')}, "
+            f"Keras {environment.get('keras', '?')} ({environment.get('backend', '?')} backend)."
+        )
+    else:
+        lines.append("No measurements yet: `make test` writes them to `results.json`.")
+    return "\n".join(lines) + "\n"
+
+
+AGENDA_MARKER = "<!-- workshop:agenda -->"
+
+
+def on_page_markdown(markdown: str, page, config, files: Files) -> str:
+    """Fill in ``{{ workshop.repository }}``, ``{{ workshop.branch }}`` (from mkdocs.yml) and the
+    agenda table (in place of ``<!-- workshop:agenda -->``)."""
+    settings = config["extra"].get("workshop", {})
+    for key in ("repository", "branch"):
+        markdown = markdown.replace("{{ workshop.%s }}" % key, str(settings.get(key, "")))
+    if AGENDA_MARKER in markdown:
+        base = "../" * page.file.src_uri.count("/")
+        markdown = markdown.replace(AGENDA_MARKER, agenda_markdown(base))
+    return markdown
+
+
+# --- Unit pages ----------------------------------------------------------------
 
 
 def link(files: Files, page, src_uri: str) -> str:
@@ -103,22 +250,28 @@ def unit_card(unit: Unit, page, config, files: Files, solution: bool) -> str:
     measured = results.load().get("units", {}).get(unit.name)
     if measured and measured.get("value") is not None:
         reference = (
-            f"{unit.goal.metric} = {measured['value']:.4f} in {measured['seconds']:.0f} s "
-            f"(last test run, {measured.get('measured', '')})"
+            f"<code>{unit.goal.metric} = {measured['value']:.4f}</code> in {measured['seconds']:.0f} s "
+            f"(last test run, {html.escape(measured.get('measured', ''))})"
         )
     else:
         reference = "not measured yet (run <code>make test</code>)"
-    repository = config["extra"].get("workshop", {}).get("repository", "")
-    branch = config["extra"].get("workshop", {}).get("branch", "main")
+    settings = config["extra"].get("workshop", {})
+    repository, branch = settings.get("repository", ""), settings.get("branch", "main")
     suffix = "_solution" if solution else ""
+    what = "solution" if solution else "exercise"
     buttons = [
         f'<a class="md-button md-button--primary" href="{link(files, page, f"downloads/{unit.name}{suffix}.ipynb")}" '
-        f'download>Download notebook (.ipynb)</a>',
-        f'<a class="md-button" href="{link(files, page, f"downloads/{unit.name}{suffix}.py")}" download>Source (.py)</a>',
+        f'download>Download {what} notebook (.ipynb)</a>',
+        f'<a class="md-button" href="{link(files, page, f"downloads/{unit.name}{suffix}.py")}" download>'
+        f"Download {what} source (.py)</a>",
     ]
     if repository and not solution:
         colab = COLAB.format(repository=repository, branch=branch, name=unit.name)
         buttons.append(f'<a class="md-button" href="{colab}" rel="noopener">Open in Colab</a>')
+    if not solution and files.get_file_from_path(f"solutions/{unit.name}.ipynb"):
+        buttons.append(
+            f'<a class="md-button" href="{link(files, page, f"solutions/{unit.name}.ipynb")}">Reference solution</a>'
+        )
     rows = [
         ("Goal", f"<code>{html.escape(str(unit.goal))}</code> on held-out data, scored by the runner"),
         ("Budget", f"{unit.budget_seconds} s of training on a 2-core laptop CPU"),
@@ -126,7 +279,7 @@ def unit_card(unit: Unit, page, config, files: Files, solution: bool) -> str:
         ("Reference solution", reference),
         ("Check your work", f"<code>workshop check exercises/{unit.name}.ipynb</code>"),
     ]
-    table = "".join(f"<tr><th scope='row'>{name}</th><td>{value}</td></tr>" for name, value in rows)
+    table = "".join(f'<tr><th scope="row">{name}</th><td>{value}</td></tr>' for name, value in rows)
     kind = "Reference solution" if solution else "Exercise"
     return (
         f'<div class="workshop-card" data-unit="{unit.name}"><p class="workshop-card__kind">{kind}</p>'
@@ -136,12 +289,56 @@ def unit_card(unit: Unit, page, config, files: Files, solution: bool) -> str:
 
 
 UNIT_PAGE = re.compile(r"^(exercises|solutions)/(\d\d_[a-z0-9_]+)\.(py|ipynb)$")
+# What nbconvert's templates put into every notebook page that would reach for a CDN:
+# MathJax 2 and its configuration (the site loads its own MathJax 3), and require.js.
+CDN_SCRIPTS = re.compile(
+    r'<!-- Load mathjax -->\s*<script[^>]*>\s*</script>'
+    r'|<script[^>]*src="https?://[^"]*"[^>]*>\s*</script>'
+    r'|<script type="module">(?:(?!</script>).)*?cdnjs\.cloudflare\.com.*?</script>'
+    r'|<script type="text/x-mathjax-config">.*?</script>'
+    r"|<!-- (?:Load mathjax|MathJax configuration|End of mathjax configuration) -->",
+    re.DOTALL,
+)
+# Outputs (training logs, images) stay on the page but out of the search index.
+OUTPUT_WRAPPER = '<div class="jp-Cell-outputWrapper">'
+DIV_TAG = re.compile(r"<div\b|</div>")
+INPUT_PROMPT = re.compile(r'<div class="(jp-InputPrompt|jp-OutputPrompt)')
+
+
+def exclude_outputs_from_search(content: str) -> str:
+    """Wrap each cell's outputs in ``<output data-search-exclude>``.
+
+    Material's search parser matches closing tags by name only, so an excluded ``<div>`` stops
+    being excluded at its first nested ``</div>``; an ``<output>`` holds no other ``<output>``.
+    """
+    pieces, position = [], 0
+    while (start := content.find(OUTPUT_WRAPPER, position)) != -1:
+        depth, end = 0, None
+        for tag in DIV_TAG.finditer(content, start):
+            depth += 1 if tag.group() == "<div" else -1
+            if depth == 0:
+                end = tag.end()
+                break
+        if end is None:
+            break
+        pieces += [content[position:start], '<output class="workshop-output" data-search-exclude>',
+                   content[start:end], "</output>"]
+        position = end
+    return "".join(pieces) + content[position:]
+
+
+def clean_notebook_html(content: str) -> str:
+    content = CDN_SCRIPTS.sub("", content)
+    content = exclude_outputs_from_search(content)
+    content = INPUT_PROMPT.sub(r'<div aria-hidden="true" class="\1', content)
+    return content
 
 
 def on_page_content(content: str, page, config, files: Files) -> str:
     match = UNIT_PAGE.match(page.file.src_uri)
     if not match:
         return content
+    content = clean_notebook_html(content)
     kind, name = match.group(1), match.group(2)
     unit = next(unit for unit in all_units() if unit.name == name)
     card = unit_card(unit, page, config, files, solution=kind == "solutions")

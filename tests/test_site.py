@@ -1,0 +1,198 @@
+"""The built course site, without a browser: solutions kept out of the learner build, links,
+offline assets, the search index, and the generated agenda and results pages."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+import nbformat
+import pytest
+from site_builds import QUICK, build, html_pages, search_text, site_units, solution_lines, visible_text
+
+from workshop import cache
+from workshop.site import front_matter
+from workshop.units import REPO, all_units
+
+
+@pytest.fixture(scope="session")
+def learner_site() -> Path:
+    return build("learner")
+
+
+@pytest.fixture(scope="session")
+def instructor_site(solution_runs) -> Path:
+    if not QUICK:
+        for unit in all_units():
+            solution_runs.get(unit.name)  # each solution trains once per test run; the build reuses it
+    return build("instructor")
+
+
+@pytest.fixture(params=["learner", "instructor"])
+def any_site(request) -> Path:
+    return request.getfixturevalue(f"{request.param}_site")
+
+
+def published_units(site: Path) -> list[str]:
+    return sorted(path.name for path in (site / "solutions").iterdir()) if (site / "solutions").is_dir() else []
+
+
+# --- Solutions -------------------------------------------------------------------
+
+
+def test_learner_build_has_no_solution_code(learner_site):
+    lines = solution_lines()
+    assert not (learner_site / "solutions").exists()
+    assert not list((learner_site / "downloads").glob("*_solution*"))
+    for name, line in lines.items():
+        for path in html_pages(learner_site):
+            assert line not in visible_text(path.read_text(encoding="utf-8")), f"{name}'s solution in {path}"
+        for path in (learner_site / "downloads").iterdir():
+            text = path.read_text(encoding="utf-8")
+            if path.suffix == ".ipynb":
+                text = "\n".join(
+                    "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+                    for cell in json.loads(text)["cells"]
+                )
+            assert line not in " ".join(text.split()), f"{name}'s solution in {path}"
+        assert line not in search_text(learner_site), f"{name}'s solution in the search index"
+
+
+def test_instructor_build_has_the_solutions(instructor_site):
+    lines = solution_lines()
+    published = published_units(instructor_site)
+    assert published, "the instructor build has no solution page"
+    for name in published:
+        line = lines[name]
+        page = instructor_site / "solutions" / name / "index.html"
+        assert line in visible_text(page.read_text(encoding="utf-8"))
+        assert line in " ".join((instructor_site / "downloads" / f"{name}_solution.py").read_text().split())
+        notebook = nbformat.reads((instructor_site / "downloads" / f"{name}_solution.ipynb").read_text(), as_version=4)
+        nbformat.validate(notebook)
+        assert any(cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code")
+    if not QUICK:
+        assert published == sorted(unit.name for unit in all_units())
+
+
+def test_downloads_are_valid_notebooks(learner_site):
+    for unit in site_units():
+        notebook = nbformat.reads((learner_site / "downloads" / f"{unit.name}.ipynb").read_text(), as_version=4)
+        nbformat.validate(notebook)
+        assert (learner_site / "downloads" / f"{unit.name}.py").read_text() == unit.exercise_path.read_text()
+
+
+# --- Links, anchors and offline assets --------------------------------------------
+
+
+class Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.ids, self.links, self.sources = set(), [], []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        for key in ("id", "name"):
+            if attrs.get(key):
+                self.ids.add(attrs[key])
+        if tag == "a" and attrs.get("href"):
+            self.links.append(attrs["href"])
+        if tag in ("script", "img", "iframe", "source") and attrs.get("src"):
+            self.sources.append(attrs["src"])
+        if tag == "link" and attrs.get("href"):
+            self.sources.append(attrs["href"])
+
+
+def parsed(path: Path) -> Links:
+    parser = Links()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return parser
+
+
+def test_no_broken_internal_link_or_anchor(any_site):
+    pages = {path: parsed(path) for path in html_pages(any_site)}
+    broken = []
+    for path, links in pages.items():
+        base = "file://" + path.as_posix()
+        for href in links.links:
+            target = urlsplit(urljoin(base, href))
+            if target.scheme != "file":
+                continue
+            file = Path(unquote(target.path))
+            if file.is_dir():
+                file = file / "index.html"
+            if not file.exists():
+                broken.append(f"{path.relative_to(any_site)}: {href}")
+            elif target.fragment and file.suffix == ".html":
+                ids = pages[file].ids if file in pages else parsed(file).ids
+                if unquote(target.fragment) not in ids:
+                    broken.append(f"{path.relative_to(any_site)}: {href} (no such anchor)")
+    assert not broken, "\n".join(broken)
+
+
+def test_every_asset_is_served_by_the_site(any_site):
+    """No script, stylesheet, font or image from another host: the site works in an offline room."""
+    remote = []
+    for path in [*html_pages(any_site), any_site / "404.html"]:
+        for source in parsed(path).sources:
+            if urlsplit(source).scheme in ("http", "https") or source.startswith("//"):
+                remote.append(f"{path.relative_to(any_site)}: {source}")
+        text = path.read_text(encoding="utf-8")
+        for host in ("fonts.googleapis", "cdnjs.cloudflare", "cdn.jsdelivr", "unpkg.com", "requirejs"):
+            if host in text:
+                remote.append(f"{path.relative_to(any_site)}: mentions {host}")
+    assert not remote, "\n".join(remote)
+    assert (any_site / "javascripts" / "mathjax" / "tex-mml-chtml.js").is_file()
+    assert list((any_site / "javascripts" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff"))
+
+
+def test_search_index_has_no_notebook_outputs(instructor_site):
+    index = (instructor_site / "search" / "search_index.json").read_text(encoding="utf-8")
+    assert "data:image" not in index and "base64" not in index
+    text = search_text(instructor_site)
+    for name in published_units(instructor_site):
+        notebook = nbformat.read(cache.executed_path(next(u for u in all_units() if u.name == name)), as_version=4)
+        for cell in notebook.cells:
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "stream" and len(output.get("text", "").strip()) > 30:
+                    first = " ".join(output["text"].strip().splitlines()[0].split())
+                    assert first not in text, f"{name}: output {first!r} is in the search index"
+    assert "cross entropy" in text.lower()
+
+
+# --- Generated pages ------------------------------------------------------------------
+
+
+def test_home_agenda_comes_from_the_lessons(learner_site):
+    home = visible_text((learner_site / "index.html").read_text(encoding="utf-8"))
+    total = 0
+    for path in sorted((REPO / "docs" / "lessons").glob("[0-9][0-9]_*.md")):
+        meta = front_matter(path)
+        assert meta["title"] in home
+        total += int(meta["teaching"]) + int(meta["exercises"])
+    assert f"{total // 60}:{total % 60:02d} Total" in home
+
+
+def test_results_page_lists_every_unit(learner_site):
+    page = visible_text((learner_site / "results" / "index.html").read_text(encoding="utf-8"))
+    assert "Unit Goal Reference value Seconds Published result" in page
+    for unit in site_units():
+        assert unit.name in page and str(unit.goal) in page
+
+
+def test_exercise_pages_have_the_card(learner_site):
+    for unit in site_units():
+        page = (learner_site / "exercises" / unit.name / "index.html").read_text(encoding="utf-8")
+        assert f'data-unit="{unit.name}"' in page
+        text = visible_text(page)
+        assert str(unit.goal) in text and f"{unit.budget_seconds} s" in text
+        assert "Open in Colab" in text and f"exercises/{unit.name}.ipynb" in page
+        assert re.search(rf'href="[./]*downloads/{unit.name}\.ipynb" download', page)
+
+
+def test_lessons_typeset_math_locally(learner_site):
+    page = (learner_site / "lessons" / "02_classification" / "index.html").read_text(encoding="utf-8")
+    assert 'class="arithmatex"' in page
+    assert "javascripts/mathjax/tex-mml-chtml.js" in page
