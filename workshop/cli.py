@@ -1,4 +1,4 @@
-"""The ``workshop`` command: check, fetch, exercises, units (and grade)."""
+"""The ``workshop`` command: check, fetch, exercises, units, grade."""
 
 from __future__ import annotations
 
@@ -78,6 +78,47 @@ def command_units(args) -> int:
     return 0
 
 
+def parse_bytes(text: str) -> int:
+    units = {"K": 2**10, "M": 2**20, "G": 2**30}
+    text = text.strip().upper().removesuffix("B").removesuffix("I")
+    if text and text[-1] in units:
+        return int(float(text[:-1]) * units[text[-1]])
+    return int(text)
+
+
+def command_grade(args) -> int:
+    from workshop.grade import GradeError, grade, merge
+    from workshop.units import UnitError
+
+    try:
+        if args.merge:
+            summary = merge(args.merge, args.out)
+            print(f"merged {len(args.merge)} gradebooks: {summary['learners']} learners -> {summary['gradebook']}")
+            return 0
+        if not args.exercise or not args.submissions:
+            return fail("workshop grade needs --exercise UNIT and a SUBMISSIONS folder (or --merge OUT ...).")
+        summary = grade(
+            args.exercise,
+            args.submissions,
+            args.out,
+            jobs=args.jobs,
+            force=args.force,
+            shard=args.shard,
+            timeout_seconds=args.timeout,
+            memory_bytes=parse_bytes(args.memory) if args.memory else None,
+            dask=args.dask,
+            use_namespaces=not args.no_namespaces,
+            extra_hidden=args.hide,
+        )
+    except (GradeError, UnitError) as error:
+        return fail(str(error))
+    print(
+        f"graded {summary['graded']}, skipped {summary['skipped']} (unchanged), "
+        f"passed {summary['passed']}/{summary['total']} -> {summary['gradebook']}"
+    )
+    return 0
+
+
 def fail(message: str, as_json: bool = False) -> int:
     if as_json:
         print(json.dumps({"status": "error", "message": message}))
@@ -110,6 +151,25 @@ def build_parser() -> argparse.ArgumentParser:
     units = commands.add_parser("units", help="list the units with their goals and budgets")
     units.add_argument("--json", action="store_true")
     units.set_defaults(handler=command_units)
+
+    grade = commands.add_parser(
+        "grade",
+        help="grade a folder of submissions in a sandbox (instructors)",
+        description="Grade every learner's submission for one unit; see docs/grading.md.",
+    )
+    grade.add_argument("submissions", type=Path, nargs="?", help="folder with <learner>.ipynb|.py or <learner>/")
+    grade.add_argument("--exercise", help="the unit, e.g. 02_fashion_mnist_logreg (its goal comes from solutions/)")
+    grade.add_argument("--out", type=Path, required=True, help="output folder: gradebook.csv, feedback/, sandbox.json")
+    grade.add_argument("-j", "--jobs", type=int, default=1, help="submissions graded in parallel (default 1)")
+    grade.add_argument("--force", action="store_true", help="regrade learners whose file did not change")
+    grade.add_argument("--shard", help="grade only shard i of n (1-based), e.g. 2/4; merge the outputs with --merge")
+    grade.add_argument("--timeout", type=float, help="wall-clock limit per submission in seconds (default: the unit's)")
+    grade.add_argument("--memory", help="memory (address space) limit per submission, e.g. 8G (default 8G)")
+    grade.add_argument("--dask", metavar="ADDRESS", help="run on a Dask cluster (scheduler address, or 'local')")
+    grade.add_argument("--hide", type=Path, action="append", default=[], help="another folder to hide from submissions")
+    grade.add_argument("--no-namespaces", action="store_true", help="do not use the unshare sandbox (not recommended)")
+    grade.add_argument("--merge", type=Path, nargs="+", metavar="OUT", help="merge these grade output folders into --out")
+    grade.set_defaults(handler=command_grade)
     return parser
 
 

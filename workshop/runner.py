@@ -322,7 +322,15 @@ def execute_and_score(notebook, unit, workdir, isolation, result, finish, execut
 
 def score(unit: Unit, model_path: Path, result: RunResult, finish) -> RunResult:
     """Score the saved model in a clean process; the unit's own process has ended."""
-    score_path = model_path.with_name("score.json")
+    # A folder of the scorer's own: the unit's process could have left a score.json next to its model.
+    score_dir = Path(tempfile.mkdtemp(prefix="workshop-score-"))
+    try:
+        return score_in(unit, model_path, score_dir / "score.json", result, finish)
+    finally:
+        shutil.rmtree(score_dir, ignore_errors=True)
+
+
+def score_in(unit: Unit, model_path: Path, score_path: Path, result: RunResult, finish) -> RunResult:
     environment = {key: value for key, value in os.environ.items() if not key.startswith("WORKSHOP_GRADE")}
     environment.update({"PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"})
     try:

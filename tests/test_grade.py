@@ -1,0 +1,386 @@
+"""`workshop grade`: hostile submissions never stop the batch, never change a score, never
+touch the grader's files; the gradebook survives a killed grader.
+
+One batch (the module fixture) grades a class folder that mixes every hostile case with the
+honest solution and the generated stub, through the real command, with -j 2. Each test then
+checks one row. The hostile cases do not train (tiny untrained models), so they fail fast.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from workshop import data
+from workshop.units import REPO, load_unit
+
+UNIT = "02_fashion_mnist_logreg"
+IMPORTS = "# %%\nimport keras\nimport numpy as np\nfrom keras import layers\n"
+UNTRAINED = (
+    IMPORTS
+    + "\n# %%\nmodel = keras.Sequential([keras.Input((28, 28)), layers.Rescaling(1 / 255), layers.Flatten(),"
+    " layers.Dense(10, activation='softmax')])\n"
+)
+SLEEP_MARK = "987"  # the fork storm's sleeping processes run `sleep 987`
+
+
+def real_labels() -> Path:
+    return data.file_path("fashion-mnist", "t10k-labels-idx1-ubyte.gz")
+
+
+def protected_files() -> list[Path]:
+    return [REPO / "workshop" / "runner.py", load_unit(UNIT).solution_path, real_labels()]
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def hostile_cases(out_dir: Path, submissions: Path, port: int) -> dict[str, str]:
+    targets = [str(p) for p in protected_files()] + [
+        str(out_dir / "gradebook.csv"),
+        str(submissions / "honest.py"),
+        str(Path(os.environ.get("KERAS_HOME", "~/.keras")).expanduser() / "datasets" / "fashion-mnist" / "t10k-labels-idx1-ubyte.gz"),
+    ]
+    return {
+        "syntax": IMPORTS + "\n# %%\ndef broken(:\n    pass\n",
+        "import_error": "# %%\nimport keras_does_not_exist\n",
+        "memory_bomb": UNTRAINED + "\n# %%\nhog = []\nwhile True:\n    hog.append(bytearray(2**28))\n",
+        "fake_accuracy": UNTRAINED
+        + "\n# %%\nimport json, os\ntest_accuracy = 0.99\naccuracy = 1.0\nprint('test_accuracy: 0.99')\n"
+        "for name in ('score.json', '.runner/score.json'):\n"
+        "    try:\n"
+        "        open(name, 'w').write(json.dumps({'status': 'ok', 'metrics': {'test_accuracy': 1.0}}))\n"
+        "    except OSError:\n"
+        "        pass\n",
+        "monkeypatch": UNTRAINED
+        + "\n# %%\nimport numpy, workshop.tasks, workshop.tasks.fashion_mnist as fm\n"
+        "keras.Model.evaluate = lambda self, *a, **k: [0.0, 1.0]\n"
+        "keras.metrics.Accuracy.result = lambda self: 1.0\n"
+        "numpy.mean = lambda *a, **k: 1.0\n"
+        "fm.FashionMnist.evaluate = lambda self, model: {'test_accuracy': 1.0}\n"
+        "print(model.evaluate())\n",
+        "writes": UNTRAINED
+        + "\n# %%\nwrote = []\n"
+        f"for target in {targets!r}:\n"
+        "    try:\n"
+        "        with open(target, 'ab') as stream:\n"
+        "            stream.write(b'0')\n"
+        "        wrote.append(target)\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "assert not wrote, f'could write {wrote}'\n",
+        "heldout": UNTRAINED
+        + "\n# %%\nimport gzip\n(x_train, y_train), (x_test, y_test) = keras.datasets.fashion_mnist.load_data()\n"
+        "try:\n"
+        f"    with gzip.open({str(real_labels())!r}, 'rb') as stream:\n"
+        "        y_true = np.frombuffer(stream.read(), np.uint8, offset=8)\n"
+        "except OSError:\n"
+        "    y_true = y_test  # the view's labels: shuffled\n"
+        "model.compile('adam', 'sparse_categorical_crossentropy')\n"
+        "model.fit(x_test, y_true, epochs=3, batch_size=128, verbose=0)\n",
+        "sys_exit": IMPORTS + "\n# %%\nimport sys\nsys.exit(0)\n" + UNTRAINED.replace(IMPORTS, ""),
+        "os_exit": IMPORTS + "\n# %%\nimport os\nos._exit(0)\n" + UNTRAINED.replace(IMPORTS, ""),
+        "fork_storm": UNTRAINED
+        + "\n# %%\nimport subprocess\nsleepers = []\nfor _ in range(1000):\n"
+        f"    sleepers.append(subprocess.Popen(['sleep', '{SLEEP_MARK}']))\n",
+        "flood": UNTRAINED + "\n# %%\nfor i in range(20000):\n    print('x' * 1000)\n",
+        "no_model": IMPORTS + "\n# %%\nweights = 3\n",
+        "input_shape": IMPORTS + "\n# %%\nmodel = keras.Sequential([keras.Input((32, 32)), layers.Flatten(), layers.Dense(10)])\n",
+        "output_shape": IMPORTS + "\n# %%\nmodel = keras.Sequential([keras.Input((28, 28)), layers.Flatten(), layers.Dense(5)])\n",
+        "lambda_layer": IMPORTS
+        + "\n# %%\nmodel = keras.Sequential([keras.Input((28, 28)), layers.Lambda(lambda x: x * 2),"
+        " layers.Flatten(), layers.Dense(10)])\n",
+        "network": UNTRAINED + f"\n# %%\nimport socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=5).sendall(b'leak')\n",
+    }
+
+
+class Listener:
+    """A TCP server outside the sandbox that records every connection it accepts."""
+
+    def __init__(self):
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(5)
+        self.server.settimeout(0.5)
+        self.port = self.server.getsockname()[1]
+        self.accepted = 0
+        self.running = True
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while self.running:
+            try:
+                connection, _ = self.server.accept()
+            except OSError:
+                continue
+            self.accepted += 1
+            connection.close()
+
+    def close(self):
+        self.running = False
+        self.thread.join()
+        self.server.close()
+
+
+def run_grade(*args, **options) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "workshop", "grade", "--exercise", UNIT, *map(str, args)],
+        capture_output=True, text=True, cwd=REPO, **options,
+    )
+
+
+def rows_of(out_dir: Path) -> dict[str, dict]:
+    with open(out_dir / "gradebook.csv", newline="") as stream:
+        return {row["learner"]: row for row in csv.DictReader(stream)}
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory, request):
+    root = tmp_path_factory.mktemp("grade")
+    submissions, out_dir = root / "class", root / "out"
+    submissions.mkdir()
+    listener = Listener()
+    cases = hostile_cases(out_dir, submissions, listener.port)
+    for learner, source in cases.items():
+        (submissions / f"{learner}.py").write_text(source)
+    (submissions / "corrupt.ipynb").write_text('{"cells": [')
+    (submissions / "stub").mkdir()
+    shutil.copy(REPO / "exercises" / f"{UNIT}.ipynb", submissions / "stub")
+    (submissions / "two_files").mkdir()
+    (submissions / "two_files" / "a.py").write_text(UNTRAINED)
+    (submissions / "two_files" / "b.py").write_text(UNTRAINED)
+    with_solution = "not slow" not in (request.config.getoption("markexpr") or "")
+    if with_solution:
+        shutil.copy(load_unit(UNIT).solution_path, submissions / "honest.py")
+    else:
+        (submissions / "honest.py").write_text(UNTRAINED)
+    before = {path: digest(path) for path in protected_files()}
+    started = time.monotonic()
+    completed = run_grade(submissions, "--out", out_dir, "-j", "2", timeout=900)
+    listener.close()
+    yield {
+        "completed": completed,
+        "rows": rows_of(out_dir),
+        "out": out_dir,
+        "submissions": submissions,
+        "before": before,
+        "listener": listener,
+        "seconds": time.monotonic() - started,
+        "learners": sorted([*cases, "corrupt", "stub", "two_files", "honest"]),
+    }
+
+
+def row(batch, learner: str) -> dict:
+    return batch["rows"][learner]
+
+
+def assert_error(batch, learner: str, *expected: str) -> dict:
+    found = row(batch, learner)
+    assert found["status"] in ("error", "timeout") and found["passed"] == "false", found
+    assert any(text in found["message"] for text in expected), found["message"]
+    return found
+
+
+def assert_low_score(batch, learner: str) -> dict:
+    found = row(batch, learner)
+    assert found["status"] == "ok", found["message"]
+    assert float(found["value"]) < 0.3 and found["passed"] == "false", found
+    assert "held-out data, scored by the runner" in found["message"]
+    return found
+
+
+def test_the_batch_finishes_with_a_complete_gradebook(batch):
+    assert batch["completed"].returncode == 0, batch["completed"].stderr
+    assert sorted(batch["rows"]) == batch["learners"]
+    for found in batch["rows"].values():
+        assert found["unit"] == UNIT and found["goal"] == ">= 0.84" and found["metric"] == "test_accuracy"
+        assert len(found["sha256"]) == 64 and found["graded_at"]
+        assert (batch["out"] / "feedback" / f"{found['learner']}.md").exists()
+        assert (batch["out"] / "feedback" / f"{found['learner']}.html").exists()
+    sandbox = json.loads((batch["out"] / "sandbox.json").read_text())
+    assert "pids_cgroup" in sandbox["protections"] and "network" in sandbox["protections"]
+
+
+def test_syntax_error(batch):
+    assert_error(batch, "syntax", "Syntax error in cell 2, line 1")
+
+
+def test_exception_at_import(batch):
+    assert_error(batch, "import_error", "ModuleNotFoundError: No module named 'keras_does_not_exist'")
+
+
+def test_memory_bomb(batch):
+    assert_error(batch, "memory_bomb", "MemoryError", "out of memory", "died")
+
+
+def test_printed_or_assigned_accuracy_and_a_planted_score_change_nothing(batch):
+    assert_low_score(batch, "fake_accuracy")
+
+
+def test_monkeypatching_keras_or_the_metric_changes_nothing(batch):
+    assert_low_score(batch, "monkeypatch")
+
+
+def test_writes_to_the_graders_files_solutions_and_data_fail(batch):
+    assert_low_score(batch, "writes")  # its own check raised if any write had succeeded
+    assert {path: digest(path) for path in protected_files()} == batch["before"]
+    assert (batch["submissions"] / "honest.py").read_bytes()[-1:] != b"0"
+
+
+def test_reading_the_held_out_labels_gives_nothing(batch):
+    found = row(batch, "heldout")
+    assert found["passed"] == "false"
+    if found["status"] == "ok":
+        assert float(found["value"]) < 0.3, found  # trained on shuffled labels
+
+
+def test_sys_exit_before_training(batch):
+    assert_error(batch, "sys_exit", "SystemExit")
+
+
+def test_os_exit_before_training(batch):
+    assert_error(batch, "os_exit", "died")
+
+
+def test_fork_storm_is_bounded_and_cleaned_up(batch):
+    assert_error(batch, "fork_storm", "BlockingIOError", "Resource temporarily unavailable", "processes")
+    leftovers = [
+        p for p in psutil.process_iter(["cmdline"]) if (p.info["cmdline"] or [])[-2:] == ["sleep", SLEEP_MARK]
+    ]
+    assert not leftovers
+
+
+def test_a_flood_of_output(batch):
+    assert_low_score(batch, "flood")
+
+
+def test_a_corrupt_notebook(batch):
+    assert_error(batch, "corrupt", "not a valid notebook")
+
+
+def test_no_model(batch):
+    assert_error(batch, "no_model", "left no Keras model in the name `model`")
+
+
+def test_wrong_input_or_output_shape(batch):
+    assert_error(batch, "input_shape", "expects inputs of shape (32, 32)")
+    assert_error(batch, "output_shape", "outputs shape (5,)")
+
+
+def test_a_lambda_layer_is_refused(batch):
+    assert_error(batch, "lambda_layer", "safe_mode=True")
+
+
+def test_the_network_is_unreachable(batch):
+    assert_error(batch, "network", "ConnectionRefusedError", "Network is unreachable", "OSError")
+    assert batch["listener"].accepted == 0
+
+
+def test_an_ambiguous_folder_is_an_error_row(batch):
+    assert_error(batch, "two_files", "Ambiguous submission")
+
+
+def test_the_generated_stub_fails(batch):
+    assert_error(batch, "stub", "NotImplementedError")
+
+
+@pytest.mark.slow
+def test_the_reference_solution_passes(batch):
+    found = row(batch, "honest")
+    assert found["status"] == "ok" and found["passed"] == "true", found
+    assert float(found["value"]) >= 0.84
+    feedback = (batch["out"] / "feedback" / "honest.md").read_text()
+    assert "Learning curve" in feedback and (batch["out"] / "feedback" / "honest-curve.png").exists()
+    assert "t10k" not in feedback
+
+
+def test_feedback_shows_the_learners_cell_and_not_the_data(batch):
+    feedback = (batch["out"] / "feedback" / "import_error.md").read_text()
+    assert "import keras_does_not_exist" in feedback and "| test_accuracy | - | >= 0.84 |" in feedback
+
+
+# ---------------------------------------------------------------------------------------------
+# killed mid-batch, resumed; an infinite loop; Dask; shards
+
+
+def test_killing_the_grader_mid_batch_then_rerunning_finishes_without_regrading(tmp_path):
+    submissions, out_dir = tmp_path / "class", tmp_path / "out"
+    submissions.mkdir()
+    (submissions / "a_first.py").write_text(IMPORTS + "\n# %%\nweights = 1\n")
+    (submissions / "b_loop.py").write_text(IMPORTS + "\n# %%\nwhile True:\n    pass\n")
+    (submissions / "c_last.py").write_text(IMPORTS + "\n# %%\nweights = 3\n")
+    command = [sys.executable, "-m", "workshop", "grade", "--exercise", UNIT, str(submissions), "--out", str(out_dir),
+               "-j", "1", "--timeout", "15"]
+    grader = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (out_dir / "gradebook.csv").exists():
+        time.sleep(0.2)
+    time.sleep(1)  # now inside the infinite loop
+    grader.send_signal(signal.SIGKILL)
+    grader.wait()
+    first = rows_of(out_dir)
+    assert list(first) == ["a_first"]
+    feedback_mtime = (out_dir / "feedback" / "a_first.md").stat().st_mtime_ns
+
+    completed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr
+    assert "skipped 1" in completed.stdout
+    rows = rows_of(out_dir)
+    assert sorted(rows) == ["a_first", "b_loop", "c_last"]
+    assert rows["a_first"]["graded_at"] == first["a_first"]["graded_at"]
+    assert (out_dir / "feedback" / "a_first.md").stat().st_mtime_ns == feedback_mtime
+    assert rows["b_loop"]["status"] == "timeout" and "cell 2 (while True:)" in rows["b_loop"]["message"]
+    assert "left no Keras model" in rows["c_last"]["message"]
+
+    # A changed file is regraded; --force regrades everything.
+    (submissions / "c_last.py").write_text(IMPORTS + "\n# %%\nweights = 4\n")
+    completed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert "graded 1, skipped 2" in completed.stdout, completed.stdout
+
+
+def quick_class(folder: Path) -> Path:
+    folder.mkdir()
+    (folder / "ann.py").write_text(IMPORTS + "\n# %%\ndef broken(:\n    pass\n")
+    (folder / "bob.py").write_text(IMPORTS + "\n# %%\nweights = 3\n")
+    return folder
+
+
+def test_dask_executor_grades_the_same_way(tmp_path):
+    from workshop.grade import grade
+
+    summary = grade(UNIT, quick_class(tmp_path / "class"), tmp_path / "out", jobs=2, dask="local", progress=False)
+    rows = rows_of(tmp_path / "out")
+    assert summary["graded"] == 2 and sorted(rows) == ["ann", "bob"]
+    assert "Syntax error" in rows["ann"]["message"] and "left no Keras model" in rows["bob"]["message"]
+
+
+def test_shards_merge_into_one_gradebook(tmp_path):
+    submissions = quick_class(tmp_path / "class")
+    (submissions / "bob.py").write_text('{"cells": [')  # instant, no kernel
+    (submissions / "bob.py").rename(submissions / "bob.ipynb")
+    for shard in ("1/2", "2/2"):
+        completed = run_grade(submissions, "--out", tmp_path / shard.replace("/", "of"), "--shard", shard)
+        assert completed.returncode == 0, completed.stderr
+    assert list(rows_of(tmp_path / "1of2")) == ["ann"] and list(rows_of(tmp_path / "2of2")) == ["bob"]
+    completed = subprocess.run(
+        [sys.executable, "-m", "workshop", "grade", "--merge", tmp_path / "1of2", tmp_path / "2of2", "--out", tmp_path / "all"],
+        capture_output=True, text=True, cwd=REPO,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert sorted(rows_of(tmp_path / "all")) == ["ann", "bob"]
+    assert (tmp_path / "all" / "feedback" / "bob.md").exists()

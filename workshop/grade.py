@@ -1,0 +1,500 @@
+"""Batch grading of a class: ``workshop grade --exercise UNIT SUBMISSIONS --out OUT``.
+
+Every submission goes through the one runner (``workshop.runner.run_unit``) inside the OS
+confinement of ``workshop.sandbox``; the goal always comes from ``solutions/``. The
+gradebook (``OUT/gradebook.csv``) is rewritten atomically after every submission, so the
+grader can be killed at any moment; a rerun grades only what is missing or changed.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import html
+import io
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import Executor, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from workshop.units import REPO, Unit, load_unit
+
+COLUMNS = [
+    "learner", "unit", "status", "metric", "value", "goal", "passed", "seconds", "message",
+    "sha256", "submission", "graded_at",
+]
+SUFFIXES = (".ipynb", ".py")
+IGNORED = {"__pycache__", ".ipynb_checkpoints", ".git", ".DS_Store"}
+
+
+class GradeError(Exception):
+    """A problem with the grading command itself (not with a submission)."""
+
+
+@dataclass
+class Submission:
+    learner: str
+    path: Path | None
+    sha256: str
+    problem: str | None = None
+
+
+@dataclass
+class Job:
+    """One learner to grade; plain data so that a Dask worker can take it."""
+
+    learner: str
+    path: str
+    sha256: str
+    unit: str
+    out_dir: str
+    plan: object  # workshop.sandbox.SandboxPlan
+    timeout_seconds: float | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# finding the submissions
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def find_submissions(directory: Path, unit: Unit) -> list[Submission]:
+    """One entry per learner: ``<learner>.py``, ``<learner>.ipynb`` or a folder ``<learner>/``."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise GradeError(f"The submissions folder {directory} does not exist.")
+    by_learner: dict[str, list[Path]] = {}
+    for entry in sorted(directory.iterdir()):
+        if entry.name.startswith(".") or entry.name in IGNORED:
+            continue
+        if entry.is_dir():
+            by_learner.setdefault(entry.name, []).append(entry)
+        elif entry.suffix in SUFFIXES:
+            by_learner.setdefault(entry.stem, []).append(entry)
+    submissions = []
+    for learner, entries in sorted(by_learner.items()):
+        submissions.append(resolve(learner, entries, unit))
+    return submissions
+
+
+def resolve(learner: str, entries: list[Path], unit: Unit) -> Submission:
+    def problem(text: str, listing: list[Path]) -> Submission:
+        digest = hashlib.sha256("\n".join(sorted(str(p) for p in listing)).encode()).hexdigest()
+        return Submission(learner, None, digest, text)
+
+    if len(entries) > 1:
+        names = ", ".join(e.name for e in entries)
+        return problem(f"Ambiguous submission: {names} all belong to {learner!r}; keep exactly one.", entries)
+    entry = entries[0]
+    if entry.is_file():
+        return Submission(learner, entry, sha256_of(entry))
+    candidates = sorted(
+        p for p in entry.rglob("*")
+        if p.is_file() and p.suffix in SUFFIXES and not any(part in IGNORED or part.startswith(".") for part in p.relative_to(entry).parts)
+    )
+    if not candidates:
+        return problem(f"The folder {entry.name}/ holds no .ipynb or .py file for {unit.name}.", [entry])
+    if len(candidates) > 1:
+        named = [p for p in candidates if p.stem.startswith(unit.name)]
+        if len(named) == 1:
+            candidates = named
+        else:
+            names = ", ".join(str(p.relative_to(entry)) for p in (named or candidates))
+            return problem(
+                f"Ambiguous submission: the folder {entry.name}/ holds several files ({names}); "
+                f"keep one, or name it {unit.name}.ipynb.",
+                candidates,
+            )
+    return Submission(learner, candidates[0], sha256_of(candidates[0]))
+
+
+def select_shard(submissions: list[Submission], shard: str | None) -> list[Submission]:
+    """``i/n`` (1-based): every n-th learner in name order, starting with the i-th."""
+    if not shard:
+        return submissions
+    try:
+        index, count = (int(part) for part in shard.split("/"))
+    except ValueError:
+        raise GradeError(f"--shard takes i/n, e.g. 1/4 (got {shard!r}).") from None
+    if not (count >= 1 and 1 <= index <= count):
+        raise GradeError(f"--shard {shard}: i must be between 1 and n.")
+    return [s for position, s in enumerate(submissions) if position % count == index - 1]
+
+
+# ---------------------------------------------------------------------------------------------
+# the gradebook
+
+
+class Gradebook:
+    """Rows by learner, written atomically (temp file + os.replace) after every change."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.lock = threading.Lock()
+        self.rows: dict[str, dict] = {row["learner"]: row for row in read_gradebook(self.path)}
+
+    def put(self, row: dict) -> None:
+        with self.lock:
+            self.rows[row["learner"]] = row
+            write_gradebook(self.path, self.rows.values())
+
+    def is_current(self, submission: Submission, unit: Unit) -> bool:
+        row = self.rows.get(submission.learner)
+        return bool(row) and row.get("sha256") == submission.sha256 and row.get("unit") == unit.name
+
+
+def read_gradebook(path: Path) -> list[dict]:
+    try:
+        with open(path, newline="", encoding="utf-8") as stream:
+            return list(csv.DictReader(stream))
+    except FileNotFoundError:
+        return []
+
+
+def write_gradebook(path: Path, rows) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in sorted(rows, key=lambda r: r["learner"]):
+        writer.writerow(row)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    with open(temporary, "w", encoding="utf-8", newline="") as stream:
+        stream.write(buffer.getvalue())
+        stream.flush()
+        os.fsync(stream.fileno())
+    os.replace(temporary, path)
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def problem_row(submission: Submission, unit: Unit, message: str) -> dict:
+    return {
+        "learner": submission.learner, "unit": unit.name, "status": "error", "metric": unit.goal.metric,
+        "value": "", "goal": unit.goal.text, "passed": "false", "seconds": "0", "message": message,
+        "sha256": submission.sha256, "submission": "", "graded_at": now(),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# grading one learner (runs in a thread, or on a Dask worker)
+
+
+def grade_one(job: Job) -> dict:
+    """Run one submission through the runner in the sandbox; write its feedback; return its row."""
+    from workshop.runner import run_unit
+
+    unit = load_unit(job.unit)  # the goal comes from solutions/, never from the submission
+    started = time.monotonic()
+    try:
+        with job.plan.isolation() as isolation:
+            result = run_unit(Path(job.path), unit, isolation=isolation, timeout_seconds=job.timeout_seconds)
+    except Exception as error:  # a grader bug must not stop the batch
+        row = problem_row(Submission(job.learner, Path(job.path), job.sha256), unit, f"Grader error: {type(error).__name__}: {error}")
+        row["seconds"] = f"{time.monotonic() - started:.1f}"
+        return row
+    row = {
+        "learner": job.learner,
+        "unit": unit.name,
+        "status": result.status,
+        "metric": unit.goal.metric,
+        "value": "" if result.value is None else f"{result.value:.4f}",
+        "goal": unit.goal.text,
+        "passed": "true" if result.status == "ok" and result.met else "false",
+        "seconds": f"{result.seconds:.1f}",
+        "message": result.message,
+        "sha256": job.sha256,
+        "submission": str(job.path),
+        "graded_at": now(),
+    }
+    try:
+        write_feedback(Path(job.out_dir) / "feedback", job.learner, unit, row, result, Path(job.path))
+    except Exception as error:  # feedback is a courtesy; the row is what counts
+        row["message"] += f" (feedback could not be written: {error})"
+    return row
+
+
+# ---------------------------------------------------------------------------------------------
+# feedback
+
+
+def learner_cell(path: Path | None, cell: int | None) -> str | None:
+    if path is None or not cell:
+        return None
+    try:
+        from workshop.notebooks import code_cells, read_notebook
+
+        notebook = read_notebook(path)
+    except Exception:
+        return None
+    # RunResult.cell counts the learner's cells from 1, as the runner's messages do.
+    cells = notebook["cells"]
+    if 1 <= cell <= len(cells):
+        source = cells[cell - 1]["source"]
+        return "".join(source) if isinstance(source, list) else source
+    for number, source in code_cells(notebook):
+        if number == cell:
+            return source
+    return None
+
+
+def plot_curves(histories: list[dict], target: Path) -> bool:
+    histories = [h for h in histories if h]
+    if not histories:
+        return False
+    from matplotlib.figure import Figure
+
+    merged: dict[str, list[float]] = {}
+    for history in histories:  # several fit calls: continue the curve
+        for key, values in history.items():
+            merged.setdefault(key, []).extend(values)
+    bases = [k for k in merged if not k.startswith("val_")]
+    figure = Figure(figsize=(4 * max(len(bases), 1), 3.2))
+    for index, key in enumerate(bases, start=1):
+        axis = figure.add_subplot(1, len(bases), index)
+        axis.plot(range(1, len(merged[key]) + 1), merged[key], label="training")
+        if f"val_{key}" in merged:
+            axis.plot(range(1, len(merged[f"val_{key}"]) + 1), merged[f"val_{key}"], label="validation")
+        axis.set(xlabel="epoch", title=key)
+        axis.grid(alpha=0.3)
+        axis.legend()
+    figure.tight_layout()
+    figure.savefig(target, dpi=90)
+    return True
+
+
+def write_feedback(folder: Path, learner: str, unit: Unit, row: dict, result, path: Path | None) -> Path:
+    """``feedback/<learner>.md`` (and ``.html``): metric vs goal, curve, error and cell.
+
+    Only what the learner's own run produced and the score: no held-out data, no seeds.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    verdict = {"true": "Passed"}.get(row["passed"]) or {
+        "ok": "Below the goal", "timeout": "Stopped: time limit", "error": "Error",
+    }.get(row["status"], row["status"])
+    lines = [f"# {unit.title}: feedback for {learner}", "", f"**{verdict}**", ""]
+    lines += [
+        "| metric | your model | goal |",
+        "|---|---|---|",
+        f"| {unit.goal.metric} | {row['value'] or '-'} | {unit.goal.text} |",
+        "",
+        "The score is measured by the grader on held-out data your notebook never sees; "
+        "what the notebook prints or assigns does not count.",
+        "",
+        "## What happened",
+        "",
+        "```text",
+        row["message"],
+        "```",
+        "",
+    ]
+    curve = folder / f"{learner}-curve.png"
+    histories = getattr(result, "histories", None) or []
+    if plot_curves(histories, curve):
+        lines += ["## Learning curve", "", f"![learning curve]({curve.name})", ""]
+    else:
+        curve.unlink(missing_ok=True)
+    cell_source = learner_cell(path, getattr(result, "cell", None))
+    if cell_source is not None:
+        lines += [f"## Your cell {result.cell}", "", "```python", cell_source.rstrip(), "```", ""]
+    traceback = getattr(result, "traceback", None)
+    if traceback:
+        tail = "\n".join(traceback.splitlines()[-30:])
+        lines += ["## Traceback", "", "```text", tail, "```", ""]
+    text = "\n".join(lines)
+    atomic_write(folder / f"{learner}.md", text)
+    atomic_write(folder / f"{learner}.html", to_html(text, f"{unit.name}: {learner}"))
+    return folder / f"{learner}.md"
+
+
+def to_html(markdown_text: str, title: str) -> str:
+    try:
+        import markdown
+
+        body = markdown.markdown(markdown_text, extensions=["tables", "fenced_code"])
+    except ImportError:
+        body = f"<pre>{html.escape(markdown_text)}</pre>"
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        "<style>body{font-family:sans-serif;max-width:50em;margin:2em auto}pre{background:#f4f4f4;"
+        "padding:.6em;overflow:auto}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .6em}"
+        f"</style></head><body>{body}</body></html>\n"
+    )
+
+
+def atomic_write(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+# ---------------------------------------------------------------------------------------------
+# the batch
+
+
+def dask_executor(address: str, workers: int):
+    """A concurrent.futures-compatible executor backed by a Dask cluster."""
+    from distributed import Client, LocalCluster
+
+    if address == "local":
+        cluster = LocalCluster(
+            n_workers=1, threads_per_worker=workers, processes=False, dashboard_address=None
+        )
+        client = Client(cluster)
+    else:
+        cluster, client = None, Client(address)
+    executor = client.get_executor()
+
+    def close() -> None:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+    return executor, close
+
+
+def grade(
+    unit_name: str,
+    submissions_dir: Path,
+    out_dir: Path,
+    *,
+    jobs: int = 1,
+    force: bool = False,
+    shard: str | None = None,
+    timeout_seconds: float | None = None,
+    memory_bytes: int | None = None,
+    dask: str | None = None,
+    use_namespaces: bool = True,
+    extra_hidden: list[Path] = (),
+    progress: bool | None = None,
+    log=sys.stderr,
+) -> dict:
+    """Grade every submission; return a summary. Raises GradeError for bad arguments."""
+    from workshop import sandbox
+    from workshop.tasks import get_task
+
+    unit = load_unit(unit_name)
+    submissions_dir, out_dir = Path(submissions_dir).absolute(), Path(out_dir).absolute()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "feedback").mkdir(exist_ok=True)
+    everyone = select_shard(find_submissions(submissions_dir, unit), shard)
+    gradebook = Gradebook(out_dir / "gradebook.csv")
+
+    todo, skipped = [], 0
+    for submission in everyone:
+        if not force and gradebook.is_current(submission, unit):
+            skipped += 1
+        elif submission.problem:
+            gradebook.put(problem_row(submission, unit, submission.problem))
+            write_feedback(out_dir / "feedback", submission.learner, unit, gradebook.rows[submission.learner], None, None)
+        else:
+            todo.append(submission)
+
+    view = Path(tempfile.mkdtemp(prefix="workshop-grade-view-"))
+    summary = {"graded": 0, "skipped": skipped, "failed": 0, "passed": 0, "total": len(everyone)}
+    try:
+        view_environment = get_task(unit.task).learner_view(view) if todo else {}
+        view.chmod(0o755)
+        plan = sandbox.build_plan(
+            repo=REPO,
+            out_dir=out_dir,
+            submissions=submissions_dir,
+            view=view,
+            view_environment=view_environment,
+            extra_hidden=list(extra_hidden),
+            memory_bytes=memory_bytes or sandbox.GRADE_MEMORY_BYTES,
+            use_namespaces=use_namespaces,
+        )
+        report = {"unit": unit.name, "probed_at": now(), "host": os.uname().nodename, **plan.report()}
+        report.pop("prefix", None)
+        report["prefix"] = plan.prefix[:plan.prefix.index("-c") + 1] + ["<setup script>"] if "-c" in plan.prefix else plan.prefix
+        atomic_write(out_dir / "sandbox.json", json.dumps(report, indent=2) + "\n")
+        for warning in plan.warnings:
+            print(f"warning: {warning}", file=log)
+
+        run_jobs = [
+            Job(s.learner, str(s.path), s.sha256, unit.name, str(out_dir), plan, timeout_seconds) for s in todo
+        ]
+        if dask:
+            executor, close = dask_executor(dask, jobs)
+        else:
+            executor, close = ThreadPoolExecutor(max_workers=max(jobs, 1), thread_name_prefix="grade"), None
+        try:
+            run_batch(executor, run_jobs, gradebook, summary, progress)
+        finally:
+            if close:
+                close()
+            else:
+                executor.shutdown(wait=True)
+    finally:
+        shutil.rmtree(view, ignore_errors=True)
+    rows = [gradebook.rows[s.learner] for s in everyone if s.learner in gradebook.rows]
+    summary["passed"] = sum(row["passed"] == "true" for row in rows)
+    summary["failed"] = len(rows) - summary["passed"]
+    summary["gradebook"] = str(gradebook.path)
+    return summary
+
+
+def run_batch(executor: Executor, run_jobs: list[Job], gradebook: Gradebook, summary: dict, progress) -> None:
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(run_jobs), unit="learner", disable=(not sys.stderr.isatty()) if progress is None else not progress)
+    failed = 0
+    futures = {executor.submit(grade_one, job): job for job in run_jobs}
+    try:
+        for future in as_completed(futures):
+            job = futures[future]
+            try:
+                row = future.result()
+            except Exception as error:  # the worker itself failed (e.g. a lost Dask worker)
+                row = problem_row(Submission(job.learner, None, job.sha256), load_unit(job.unit), f"Grader error: {error}")
+            gradebook.put(row)
+            summary["graded"] += 1
+            failed += row["passed"] != "true"
+            bar.set_postfix_str(f"done {summary['graded']}, failed {failed}, remaining {len(run_jobs) - summary['graded']}")
+            bar.update(1)
+    finally:
+        bar.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# merging shards
+
+
+def merge(out_dirs: list[Path], target: Path) -> dict:
+    """Merge shard outputs into ``target``: one row per learner (the latest grading wins)."""
+    target = Path(target)
+    (target / "feedback").mkdir(parents=True, exist_ok=True)
+    rows: dict[str, dict] = {row["learner"]: row for row in read_gradebook(target / "gradebook.csv")}
+    origin: dict[str, Path] = {}
+    sandboxes = []
+    for out_dir in out_dirs:
+        out_dir = Path(out_dir)
+        if not (out_dir / "gradebook.csv").exists():
+            raise GradeError(f"{out_dir} has no gradebook.csv.")
+        for row in read_gradebook(out_dir / "gradebook.csv"):
+            current = rows.get(row["learner"])
+            if current is None or row.get("graded_at", "") >= current.get("graded_at", ""):
+                rows[row["learner"]] = row
+                origin[row["learner"]] = out_dir
+        try:
+            sandboxes.append({"from": str(out_dir), **json.loads((out_dir / "sandbox.json").read_text())})
+        except (OSError, ValueError):
+            sandboxes.append({"from": str(out_dir), "missing": True})
+    for learner, out_dir in origin.items():
+        for source in (out_dir / "feedback").glob(f"{learner}*"):
+            if source.name in (f"{learner}.md", f"{learner}.html", f"{learner}-curve.png"):
+                shutil.copyfile(source, target / "feedback" / source.name)
+    write_gradebook(target / "gradebook.csv", rows.values())
+    atomic_write(target / "sandbox.json", json.dumps({"merged": sandboxes}, indent=2) + "\n")
+    return {"learners": len(rows), "gradebook": str(target / "gradebook.csv")}
