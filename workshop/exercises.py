@@ -60,6 +60,10 @@ def make_exercise(solution_text: str, source_name: str = "solution") -> str:
 
 def notebook_json(exercise_text: str) -> str:
     notebook = jupytext.reads(exercise_text, fmt="py:percent")
+    # nbformat gives new cells random ids; numbered ids keep the output reproducible, so the
+    # "exercises are in sync" check compares like with like.
+    for number, cell in enumerate(notebook.cells, start=1):
+        cell["id"] = f"cell-{number}"
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     notebook.metadata.pop("jupytext", None)
     return jupytext.writes(notebook, fmt="ipynb")
