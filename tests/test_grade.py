@@ -30,8 +30,7 @@ from workshop.units import REPO, load_unit
 UNIT = "02_fashion_mnist_logreg"
 IMPORTS = "# %%\nimport keras\nimport numpy as np\nfrom keras import layers\n"
 UNTRAINED = (
-    IMPORTS
-    + "\n# %%\nmodel = keras.Sequential([keras.Input((28, 28)), layers.Rescaling(1 / 255), layers.Flatten(),"
+    IMPORTS + "\n# %%\nmodel = keras.Sequential([keras.Input((28, 28)), layers.Rescaling(1 / 255), layers.Flatten(),"
     " layers.Dense(10, activation='softmax')])\n"
 )
 SLEEP_MARK = "987"  # the fork storm's sleeping processes run `sleep 987`
@@ -53,7 +52,12 @@ def hostile_cases(out_dir: Path, submissions: Path, port: int) -> dict[str, str]
     targets = [str(p) for p in protected_files()] + [
         str(out_dir / "gradebook.csv"),
         str(submissions / "honest.py"),
-        str(Path(os.environ.get("KERAS_HOME", "~/.keras")).expanduser() / "datasets" / "fashion-mnist" / "t10k-labels-idx1-ubyte.gz"),
+        str(
+            Path(os.environ.get("KERAS_HOME", "~/.keras")).expanduser()
+            / "datasets"
+            / "fashion-mnist"
+            / "t10k-labels-idx1-ubyte.gz"
+        ),
     ]
     return {
         "syntax": IMPORTS + "\n# %%\ndef broken(:\n    pass\n",
@@ -66,15 +70,13 @@ def hostile_cases(out_dir: Path, submissions: Path, port: int) -> dict[str, str]
         "        open(name, 'w').write(json.dumps({'status': 'ok', 'metrics': {'test_accuracy': 1.0}}))\n"
         "    except OSError:\n"
         "        pass\n",
-        "monkeypatch": UNTRAINED
-        + "\n# %%\nimport numpy, workshop.tasks, workshop.tasks.fashion_mnist as fm\n"
+        "monkeypatch": UNTRAINED + "\n# %%\nimport numpy, workshop.tasks, workshop.tasks.fashion_mnist as fm\n"
         "keras.Model.evaluate = lambda self, *a, **k: [0.0, 1.0]\n"
         "keras.metrics.Accuracy.result = lambda self: 1.0\n"
         "numpy.mean = lambda *a, **k: 1.0\n"
         "fm.FashionMnist.evaluate = lambda self, model: {'test_accuracy': 1.0}\n"
         "print(model.evaluate())\n",
-        "writes": UNTRAINED
-        + "\n# %%\nwrote = []\n"
+        "writes": UNTRAINED + "\n# %%\nwrote = []\n"
         f"for target in {targets!r}:\n"
         "    try:\n"
         "        with open(target, 'ab') as stream:\n"
@@ -94,17 +96,19 @@ def hostile_cases(out_dir: Path, submissions: Path, port: int) -> dict[str, str]
         "model.fit(x_test, y_true, epochs=3, batch_size=128, verbose=0)\n",
         "sys_exit": IMPORTS + "\n# %%\nimport sys\nsys.exit(0)\n" + UNTRAINED.replace(IMPORTS, ""),
         "os_exit": IMPORTS + "\n# %%\nimport os\nos._exit(0)\n" + UNTRAINED.replace(IMPORTS, ""),
-        "fork_storm": UNTRAINED
-        + "\n# %%\nimport subprocess\nsleepers = []\nfor _ in range(1000):\n"
+        "fork_storm": UNTRAINED + "\n# %%\nimport subprocess\nsleepers = []\nfor _ in range(1000):\n"
         f"    sleepers.append(subprocess.Popen(['sleep', '{SLEEP_MARK}']))\n",
         "flood": UNTRAINED + "\n# %%\nfor i in range(20000):\n    print('x' * 1000)\n",
         "no_model": IMPORTS + "\n# %%\nweights = 3\n",
-        "input_shape": IMPORTS + "\n# %%\nmodel = keras.Sequential([keras.Input((32, 32)), layers.Flatten(), layers.Dense(10)])\n",
-        "output_shape": IMPORTS + "\n# %%\nmodel = keras.Sequential([keras.Input((28, 28)), layers.Flatten(), layers.Dense(5)])\n",
+        "input_shape": IMPORTS
+        + "\n# %%\nmodel = keras.Sequential([keras.Input((32, 32)), layers.Flatten(), layers.Dense(10)])\n",
+        "output_shape": IMPORTS
+        + "\n# %%\nmodel = keras.Sequential([keras.Input((28, 28)), layers.Flatten(), layers.Dense(5)])\n",
         "lambda_layer": IMPORTS
         + "\n# %%\nmodel = keras.Sequential([keras.Input((28, 28)), layers.Lambda(lambda x: x * 2),"
         " layers.Flatten(), layers.Dense(10)])\n",
-        "network": UNTRAINED + f"\n# %%\nimport socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=5).sendall(b'leak')\n",
+        "network": UNTRAINED
+        + f"\n# %%\nimport socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=5).sendall(b'leak')\n",
     }
 
 
@@ -140,7 +144,11 @@ class Listener:
 def run_grade(*args, **options) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "workshop", "grade", "--exercise", UNIT, *map(str, args)],
-        capture_output=True, text=True, cwd=REPO, **options,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+        **options,
     )
 
 
@@ -259,9 +267,7 @@ def test_os_exit_before_training(batch):
 
 def test_fork_storm_is_bounded_and_cleaned_up(batch):
     assert_error(batch, "fork_storm", "BlockingIOError", "Resource temporarily unavailable", "processes")
-    leftovers = [
-        p for p in psutil.process_iter(["cmdline"]) if (p.info["cmdline"] or [])[-2:] == ["sleep", SLEEP_MARK]
-    ]
+    leftovers = [p for p in psutil.process_iter(["cmdline"]) if (p.info["cmdline"] or [])[-2:] == ["sleep", SLEEP_MARK]]
     assert not leftovers
 
 
@@ -324,8 +330,21 @@ def test_killing_the_grader_mid_batch_then_rerunning_finishes_without_regrading(
     (submissions / "a_first.py").write_text(IMPORTS + "\n# %%\nweights = 1\n")
     (submissions / "b_loop.py").write_text(IMPORTS + "\n# %%\nwhile True:\n    pass\n")
     (submissions / "c_last.py").write_text(IMPORTS + "\n# %%\nweights = 3\n")
-    command = [sys.executable, "-m", "workshop", "grade", "--exercise", UNIT, str(submissions), "--out", str(out_dir),
-               "-j", "1", "--timeout", "15"]
+    command = [
+        sys.executable,
+        "-m",
+        "workshop",
+        "grade",
+        "--exercise",
+        UNIT,
+        str(submissions),
+        "--out",
+        str(out_dir),
+        "-j",
+        "1",
+        "--timeout",
+        "15",
+    ]
     grader = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (out_dir / "gradebook.csv").exists():
@@ -337,7 +356,7 @@ def test_killing_the_grader_mid_batch_then_rerunning_finishes_without_regrading(
     assert list(first) == ["a_first"]
     feedback_mtime = (out_dir / "feedback" / "a_first.md").stat().st_mtime_ns
 
-    completed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    completed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
     assert completed.returncode == 0, completed.stderr
     assert "skipped 1" in completed.stdout
     rows = rows_of(out_dir)
@@ -349,7 +368,7 @@ def test_killing_the_grader_mid_batch_then_rerunning_finishes_without_regrading(
 
     # A changed file is regraded; --force regrades everything.
     (submissions / "c_last.py").write_text(IMPORTS + "\n# %%\nweights = 4\n")
-    completed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    completed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
     assert "graded 1, skipped 2" in completed.stdout, completed.stdout
 
 
@@ -378,8 +397,21 @@ def test_shards_merge_into_one_gradebook(tmp_path):
         assert completed.returncode == 0, completed.stderr
     assert list(rows_of(tmp_path / "1of2")) == ["ann"] and list(rows_of(tmp_path / "2of2")) == ["bob"]
     completed = subprocess.run(
-        [sys.executable, "-m", "workshop", "grade", "--merge", tmp_path / "1of2", tmp_path / "2of2", "--out", tmp_path / "all"],
-        capture_output=True, text=True, cwd=REPO,
+        [
+            sys.executable,
+            "-m",
+            "workshop",
+            "grade",
+            "--merge",
+            tmp_path / "1of2",
+            tmp_path / "2of2",
+            "--out",
+            tmp_path / "all",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
     )
     assert completed.returncode == 0, completed.stderr
     assert sorted(rows_of(tmp_path / "all")) == ["ann", "bob"]

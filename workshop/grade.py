@@ -21,14 +21,24 @@ import threading
 import time
 from concurrent.futures import Executor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from workshop.units import REPO, Unit, load_unit
 
 COLUMNS = [
-    "learner", "unit", "status", "metric", "value", "goal", "passed", "seconds", "message",
-    "sha256", "submission", "graded_at",
+    "learner",
+    "unit",
+    "status",
+    "metric",
+    "value",
+    "goal",
+    "passed",
+    "seconds",
+    "message",
+    "sha256",
+    "submission",
+    "graded_at",
 ]
 SUFFIXES = (".ipynb", ".py")
 IGNORED = {"__pycache__", ".ipynb_checkpoints", ".git", ".DS_Store"}
@@ -98,8 +108,11 @@ def resolve(learner: str, entries: list[Path], unit: Unit) -> Submission:
     if entry.is_file():
         return Submission(learner, entry, sha256_of(entry))
     candidates = sorted(
-        p for p in entry.rglob("*")
-        if p.is_file() and p.suffix in SUFFIXES and not any(part in IGNORED or part.startswith(".") for part in p.relative_to(entry).parts)
+        p
+        for p in entry.rglob("*")
+        if p.is_file()
+        and p.suffix in SUFFIXES
+        and not any(part in IGNORED or part.startswith(".") for part in p.relative_to(entry).parts)
     )
     if not candidates:
         return problem(f"The folder {entry.name}/ holds no .ipynb or .py file for {unit.name}.", [entry])
@@ -175,14 +188,23 @@ def write_gradebook(path: Path, rows) -> None:
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def problem_row(submission: Submission, unit: Unit, message: str) -> dict:
     return {
-        "learner": submission.learner, "unit": unit.name, "status": "error", "metric": unit.goal.metric,
-        "value": "", "goal": unit.goal.text, "passed": "false", "seconds": "0", "message": message,
-        "sha256": submission.sha256, "submission": "", "graded_at": now(),
+        "learner": submission.learner,
+        "unit": unit.name,
+        "status": "error",
+        "metric": unit.goal.metric,
+        "value": "",
+        "goal": unit.goal.text,
+        "passed": "false",
+        "seconds": "0",
+        "message": message,
+        "sha256": submission.sha256,
+        "submission": "",
+        "graded_at": now(),
     }
 
 
@@ -199,8 +221,10 @@ def grade_one(job: Job) -> dict:
     try:
         with job.plan.isolation() as isolation:
             result = run_unit(Path(job.path), unit, isolation=isolation, timeout_seconds=job.timeout_seconds)
-    except Exception as error:  # a grader bug must not stop the batch
-        row = problem_row(Submission(job.learner, Path(job.path), job.sha256), unit, f"Grader error: {type(error).__name__}: {error}")
+    except Exception as error:  # noqa: BLE001 - a grader bug must not stop the batch
+        row = problem_row(
+            Submission(job.learner, Path(job.path), job.sha256), unit, f"Grader error: {type(error).__name__}: {error}"
+        )
         row["seconds"] = f"{time.monotonic() - started:.1f}"
         return row
     row = {
@@ -219,7 +243,7 @@ def grade_one(job: Job) -> dict:
     }
     try:
         write_feedback(Path(job.out_dir) / "feedback", job.learner, unit, row, result, Path(job.path))
-    except Exception as error:  # feedback is a courtesy; the row is what counts
+    except Exception as error:  # noqa: BLE001 - feedback is a courtesy; the row is what counts
         row["message"] += f" (feedback could not be written: {error})"
     return row
 
@@ -235,7 +259,7 @@ def learner_cell(path: Path | None, cell: int | None) -> str | None:
         from workshop.notebooks import code_cells, read_notebook
 
         notebook = read_notebook(path)
-    except Exception:
+    except Exception:  # noqa: BLE001 - no cell to show
         return None
     # RunResult.cell counts the learner's cells from 1, as the runner's messages do.
     cells = notebook["cells"]
@@ -280,7 +304,9 @@ def write_feedback(folder: Path, learner: str, unit: Unit, row: dict, result, pa
     """
     folder.mkdir(parents=True, exist_ok=True)
     verdict = {"true": "Passed"}.get(row["passed"]) or {
-        "ok": "Below the goal", "timeout": "Stopped: time limit", "error": "Error",
+        "ok": "Below the goal",
+        "timeout": "Stopped: time limit",
+        "error": "Error",
     }.get(row["status"], row["status"])
     lines = [f"# {unit.title}: feedback for {learner}", "", f"**{verdict}**", ""]
     lines += [
@@ -288,8 +314,10 @@ def write_feedback(folder: Path, learner: str, unit: Unit, row: dict, result, pa
         "|---|---|---|",
         f"| {unit.goal.metric} | {row['value'] or '-'} | {unit.goal.text} |",
         "",
-        "The score is measured by the grader on held-out data your notebook never sees; "
-        "what the notebook prints or assigns does not count.",
+        (
+            "The score is measured by the grader on held-out data your notebook never sees; "
+            "what the notebook prints or assigns does not count."
+        ),
         "",
         "## What happened",
         "",
@@ -317,6 +345,12 @@ def write_feedback(folder: Path, learner: str, unit: Unit, row: dict, result, pa
     return folder / f"{learner}.md"
 
 
+STYLE = (
+    "<style>body{font-family:sans-serif;max-width:50em;margin:2em auto}pre{background:#f4f4f4;"
+    "padding:.6em;overflow:auto}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .6em}</style>"
+)
+
+
 def to_html(markdown_text: str, title: str) -> str:
     try:
         import markdown
@@ -326,9 +360,8 @@ def to_html(markdown_text: str, title: str) -> str:
         body = f"<pre>{html.escape(markdown_text)}</pre>"
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        "<style>body{font-family:sans-serif;max-width:50em;margin:2em auto}pre{background:#f4f4f4;"
-        "padding:.6em;overflow:auto}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .6em}"
-        f"</style></head><body>{body}</body></html>\n"
+        + STYLE
+        + f"</head><body>{body}</body></html>\n"
     )
 
 
@@ -347,9 +380,7 @@ def dask_executor(address: str, workers: int):
     from distributed import Client, LocalCluster
 
     if address == "local":
-        cluster = LocalCluster(
-            n_workers=1, threads_per_worker=workers, processes=False, dashboard_address=None
-        )
+        cluster = LocalCluster(n_workers=1, threads_per_worker=workers, processes=False, dashboard_address=None)
         client = Client(cluster)
     else:
         cluster, client = None, Client(address)
@@ -380,9 +411,6 @@ def grade(
     log=sys.stderr,
 ) -> dict:
     """Grade every submission; return a summary. Raises GradeError for bad arguments."""
-    from workshop import sandbox
-    from workshop.tasks import get_task
-
     unit = load_unit(unit_name)
     submissions_dir, out_dir = Path(submissions_dir).absolute(), Path(out_dir).absolute()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -396,14 +424,61 @@ def grade(
             skipped += 1
         elif submission.problem:
             gradebook.put(problem_row(submission, unit, submission.problem))
-            write_feedback(out_dir / "feedback", submission.learner, unit, gradebook.rows[submission.learner], None, None)
+            write_feedback(
+                out_dir / "feedback", submission.learner, unit, gradebook.rows[submission.learner], None, None
+            )
         else:
             todo.append(submission)
 
-    view = Path(tempfile.mkdtemp(prefix="workshop-grade-view-"))
     summary = {"graded": 0, "skipped": skipped, "failed": 0, "passed": 0, "total": len(everyone)}
+    if todo:
+        run_all(
+            todo,
+            unit,
+            submissions_dir,
+            out_dir,
+            gradebook,
+            summary,
+            jobs=jobs,
+            timeout_seconds=timeout_seconds,
+            memory_bytes=memory_bytes,
+            dask=dask,
+            use_namespaces=use_namespaces,
+            extra_hidden=extra_hidden,
+            progress=progress,
+            log=log,
+        )
+    rows = [gradebook.rows[s.learner] for s in everyone if s.learner in gradebook.rows]
+    summary["passed"] = sum(row["passed"] == "true" for row in rows)
+    summary["failed"] = len(rows) - summary["passed"]
+    summary["gradebook"] = str(gradebook.path)
+    return summary
+
+
+def run_all(
+    todo,
+    unit,
+    submissions_dir,
+    out_dir,
+    gradebook,
+    summary,
+    *,
+    jobs,
+    timeout_seconds,
+    memory_bytes,
+    dask,
+    use_namespaces,
+    extra_hidden,
+    progress,
+    log,
+) -> None:
+    """Build the learner view and the sandbox (probed), then grade ``todo`` in parallel."""
+    from workshop import sandbox
+    from workshop.tasks import get_task
+
+    view = Path(tempfile.mkdtemp(prefix="workshop-grade-view-"))
     try:
-        view_environment = get_task(unit.task).learner_view(view) if todo else {}
+        view_environment = get_task(unit.task).learner_view(view)
         view.chmod(0o755)
         plan = sandbox.build_plan(
             repo=REPO,
@@ -417,14 +492,14 @@ def grade(
         )
         report = {"unit": unit.name, "probed_at": now(), "host": os.uname().nodename, **plan.report()}
         report.pop("prefix", None)
-        report["prefix"] = plan.prefix[:plan.prefix.index("-c") + 1] + ["<setup script>"] if "-c" in plan.prefix else plan.prefix
+        report["prefix"] = (
+            plan.prefix[: plan.prefix.index("-c") + 1] + ["<setup script>"] if "-c" in plan.prefix else plan.prefix
+        )
         atomic_write(out_dir / "sandbox.json", json.dumps(report, indent=2) + "\n")
         for warning in plan.warnings:
             print(f"warning: {warning}", file=log)
 
-        run_jobs = [
-            Job(s.learner, str(s.path), s.sha256, unit.name, str(out_dir), plan, timeout_seconds) for s in todo
-        ]
+        run_jobs = [Job(s.learner, str(s.path), s.sha256, unit.name, str(out_dir), plan, timeout_seconds) for s in todo]
         if dask:
             executor, close = dask_executor(dask, jobs)
         else:
@@ -435,20 +510,18 @@ def grade(
             if close:
                 close()
             else:
-                executor.shutdown(wait=True)
+                # After Ctrl-C: start nothing new; the runs in progress end at their limits.
+                executor.shutdown(wait=True, cancel_futures=True)
     finally:
         shutil.rmtree(view, ignore_errors=True)
-    rows = [gradebook.rows[s.learner] for s in everyone if s.learner in gradebook.rows]
-    summary["passed"] = sum(row["passed"] == "true" for row in rows)
-    summary["failed"] = len(rows) - summary["passed"]
-    summary["gradebook"] = str(gradebook.path)
-    return summary
 
 
 def run_batch(executor: Executor, run_jobs: list[Job], gradebook: Gradebook, summary: dict, progress) -> None:
     from tqdm import tqdm
 
-    bar = tqdm(total=len(run_jobs), unit="learner", disable=(not sys.stderr.isatty()) if progress is None else not progress)
+    bar = tqdm(
+        total=len(run_jobs), unit="learner", disable=(not sys.stderr.isatty()) if progress is None else not progress
+    )
     failed = 0
     futures = {executor.submit(grade_one, job): job for job in run_jobs}
     try:
@@ -456,12 +529,16 @@ def run_batch(executor: Executor, run_jobs: list[Job], gradebook: Gradebook, sum
             job = futures[future]
             try:
                 row = future.result()
-            except Exception as error:  # the worker itself failed (e.g. a lost Dask worker)
-                row = problem_row(Submission(job.learner, None, job.sha256), load_unit(job.unit), f"Grader error: {error}")
+            except Exception as error:  # noqa: BLE001 - the worker itself failed (e.g. a lost Dask worker)
+                row = problem_row(
+                    Submission(job.learner, None, job.sha256), load_unit(job.unit), f"Grader error: {error}"
+                )
             gradebook.put(row)
             summary["graded"] += 1
             failed += row["passed"] != "true"
-            bar.set_postfix_str(f"done {summary['graded']}, failed {failed}, remaining {len(run_jobs) - summary['graded']}")
+            bar.set_postfix_str(
+                f"done {summary['graded']}, failed {failed}, remaining {len(run_jobs) - summary['graded']}"
+            )
             bar.update(1)
     finally:
         bar.close()

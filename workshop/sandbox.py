@@ -36,10 +36,10 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from workshop.runner import Isolation
 
@@ -159,9 +159,18 @@ def pids_cgroup_works(root: Path = PIDS_ROOT) -> tuple[bool, str]:
     try:
         # A shell in the cgroup cannot start more than pids.max processes.
         completed = subprocess.run(
-            ["sh", "-c", f"echo $$ > {shlex.quote(str(cgroup / 'cgroup.procs'))}; "
-             "for i in 1 2 3 4 5 6 7 8; do sleep 2 & done 2>/dev/null; jobs -p | wc -l"],
-            capture_output=True, text=True, timeout=20,
+            [
+                "sh",
+                "-c",
+                (
+                    f"echo $$ > {shlex.quote(str(cgroup / 'cgroup.procs'))}; "
+                    "for i in 1 2 3 4 5 6 7 8; do sleep 2 & done 2>/dev/null; jobs -p | wc -l"
+                ),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
         )
         started = int((completed.stdout.strip() or "0").split()[-1])
     except (OSError, ValueError, subprocess.TimeoutExpired) as error:
@@ -196,9 +205,11 @@ def setup_script(*, ip: str | None, read_only: list[Path], hidden: list[Path], t
     lines.append("mount -o remount,bind,ro /")
     for path in hidden:
         lines.append(f"mount -t tmpfs -o ro,size=4k,mode=755 workshop-hidden {q(path)}")
-    lines.append('W=$(pwd -P)')
+    lines.append("W=$(pwd -P)")
     tmp_text = str(tmp).rstrip("/")
-    lines.append(f'case "$W" in {q(tmp_text)}/*) ;; *) echo "sandbox: working directory $W is not under {tmp_text}" >&2; exit 97 ;; esac')
+    lines.append(
+        f'case "$W" in {q(tmp_text)}/*) ;; *) echo "sandbox: working directory $W is not under {tmp_text}" >&2; exit 97 ;; esac'
+    )
     lines.append(f"cd {q(tmp_text)}")
     lines.append(f"mount -t tmpfs -o mode=1777,size={PRIVATE_TMP_SIZE} workshop-tmp {q(tmp_text)}")
     lines.append('mkdir -p "$W"')
@@ -212,7 +223,9 @@ def setup_script(*, ip: str | None, read_only: list[Path], hidden: list[Path], t
             lines.append(f"mkdir -p {q(folder)}")
         for file in sorted(p for p in view.rglob("*") if p.is_file()):
             relative = os.path.relpath(file, tmp)
-            lines.append(f": > {q(file)} && mount -c --bind ./{q(relative)} {q(file)} && mount -o remount,bind,ro {q(file)}")
+            lines.append(
+                f": > {q(file)} && mount -c --bind ./{q(relative)} {q(file)} && mount -o remount,bind,ro {q(file)}"
+            )
     lines.append(f"mount -t tmpfs -o mode=1777,size={PRIVATE_SHM_SIZE} workshop-shm /dev/shm 2>/dev/null || true")
     lines.append('cd "$W"')
     lines.append('exec setpriv --bounding-set=-all --inh-caps=-all --no-new-privs -- "$@"')
@@ -264,16 +277,30 @@ print("WORKSHOP-PROBE " + json.dumps(report))
 """
 
 
-def run_probe(prefix: list[str], read_only: list[Path], hidden: list[Path], view: Path | None) -> tuple[dict | None, str]:
+def run_probe(
+    prefix: list[str], read_only: list[Path], hidden: list[Path], view: Path | None
+) -> tuple[dict | None, str]:
     """Run a small Python script through ``prefix`` and report what it could see and do."""
     workdir = Path(tempfile.mkdtemp(prefix="workshop-probe-"))
     (workdir / "probe-marker").write_text("outside")
     try:
         completed = subprocess.run(
-            [*prefix, sys.executable, "-c", PROBE_CODE,
-             json.dumps([str(p) for p in read_only]), json.dumps([str(p) for p in hidden]),
-             str(view or ""), str(os.getpid())],
-            cwd=workdir, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+            [
+                *prefix,
+                sys.executable,
+                "-c",
+                PROBE_CODE,
+                json.dumps([str(p) for p in read_only]),
+                json.dumps([str(p) for p in hidden]),
+                str(view or ""),
+                str(os.getpid()),
+            ],
+            cwd=workdir,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+            check=False,
         )
         written = (workdir / "probe-write").exists()
     except (OSError, subprocess.TimeoutExpired) as error:
@@ -282,7 +309,7 @@ def run_probe(prefix: list[str], read_only: list[Path], hidden: list[Path], view
         shutil.rmtree(workdir, ignore_errors=True)
     for line in completed.stdout.splitlines():
         if line.startswith("WORKSHOP-PROBE "):
-            report = json.loads(line[len("WORKSHOP-PROBE "):])
+            report = json.loads(line[len("WORKSHOP-PROBE ") :])
             report["workdir_writable"] = report["workdir_writable"] and written
             return report, ""
     return None, (completed.stderr.strip().splitlines() or ["(no output)"])[-1]
@@ -339,7 +366,16 @@ def build_plan(
     keras_home = Path(os.environ.get("KERAS_HOME", "~/.keras")).expanduser()
     mirror = os.environ.get("WORKSHOP_DATA_MIRROR")
     hidden = existing(
-        [data.data_dir(), keras_home / "datasets", mirror, repo / "solutions", repo / ".git", submissions, out_dir, *extra_hidden]
+        [
+            data.data_dir(),
+            keras_home / "datasets",
+            mirror,
+            repo / "solutions",
+            repo / ".git",
+            submissions,
+            out_dir,
+            *extra_hidden,
+        ]
     )
     read_only = existing([repo, keras_home, data.data_dir().parent])
     tmp = Path(tempfile.gettempdir()).resolve()
@@ -379,7 +415,8 @@ def build_plan(
             hidden_ok = all(report["hidden"].values()) and report["view_visible"]
             protections["hidden"] = {
                 "active": hidden_ok,
-                "detail": "empty inside: " + ", ".join(p for p, ok in report["hidden"].items() if ok)
+                "detail": "empty inside: "
+                + ", ".join(p for p, ok in report["hidden"].items() if ok)
                 + f"; private {tmp}",
             }
             protections["pid_namespace"] = {"active": report["pid_namespace"], "detail": "unshare --pid"}
@@ -390,7 +427,9 @@ def build_plan(
             protections["parent_death"] = {"active": True, "detail": "setpriv --pdeathsig KILL + unshare --kill-child"}
             for name in ("network", "read_only", "hidden", "pid_namespace", "capabilities"):
                 if not protections[name]["active"]:
-                    plan.warnings.append(f"Sandbox probe: {name} is NOT effective here ({protections[name]['detail']}).")
+                    plan.warnings.append(
+                        f"Sandbox probe: {name} is NOT effective here ({protections[name]['detail']})."
+                    )
             break
         else:
             plan.warnings.append(
@@ -400,10 +439,14 @@ def build_plan(
     if view is not None and view_environment:
         protections["held_out_withheld"] = {
             "active": protections["hidden"]["active"],
-            "detail": "learner view " + ", ".join(f"{k}={v}" for k, v in view_environment.items())
+            "detail": "learner view "
+            + ", ".join(f"{k}={v}" for k, v in view_environment.items())
             + ("" if protections["hidden"]["active"] else " (but the real files stay readable: no namespaces)"),
         }
     elif view is not None:
-        protections["held_out_withheld"] = {"active": True, "detail": "the task generates its held-out data at scoring time"}
+        protections["held_out_withheld"] = {
+            "active": True,
+            "detail": "the task generates its held-out data at scoring time",
+        }
     plan.protections = protections
     return plan
