@@ -98,6 +98,9 @@ def hostile_cases(out_dir: Path, submissions: Path, port: int) -> dict[str, str]
         "os_exit": IMPORTS + "\n# %%\nimport os\nos._exit(0)\n" + UNTRAINED.replace(IMPORTS, ""),
         "fork_storm": UNTRAINED + "\n# %%\nimport subprocess\nsleepers = []\nfor _ in range(1000):\n"
         f"    sleepers.append(subprocess.Popen(['sleep', '{SLEEP_MARK}']))\n",
+        "thread_storm": UNTRAINED + "\n# %%\nimport threading, time\nthreads = []\nfor _ in range(1000):\n"
+        "    threads.append(threading.Thread(target=time.sleep, args=(987,), daemon=True))\n"
+        "    threads[-1].start()\n",
         "flood": UNTRAINED + "\n# %%\nfor i in range(20000):\n    print('x' * 1000)\n",
         "no_model": IMPORTS + "\n# %%\nweights = 3\n",
         "input_shape": IMPORTS
@@ -269,6 +272,13 @@ def test_fork_storm_is_bounded_and_cleaned_up(batch):
     assert_error(batch, "fork_storm", "BlockingIOError", "Resource temporarily unavailable", "processes")
     leftovers = [p for p in psutil.process_iter(["cmdline"]) if (p.info["cmdline"] or [])[-2:] == ["sleep", SLEEP_MARK]]
     assert not leftovers
+
+
+def test_a_thread_storm_hits_the_pids_cgroup(batch):
+    sandbox = json.loads((batch["out"] / "sandbox.json").read_text())
+    if not sandbox["protections"]["pids_cgroup"]["active"]:
+        pytest.skip("no writable pids cgroup here")
+    assert_error(batch, "thread_storm", "can't start new thread")
 
 
 def test_a_flood_of_output(batch):
