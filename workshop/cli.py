@@ -87,6 +87,7 @@ def parse_bytes(text: str) -> int:
 
 
 def command_grade(args) -> int:
+    from workshop.data import DataError
     from workshop.grade import GradeError, grade, merge
     from workshop.units import UnitError
 
@@ -110,7 +111,7 @@ def command_grade(args) -> int:
             use_namespaces=not args.no_namespaces,
             extra_hidden=args.hide,
         )
-    except (GradeError, UnitError) as error:
+    except (GradeError, UnitError, DataError) as error:
         return fail(str(error))
     print(
         f"graded {summary['graded']}, skipped {summary['skipped']} (unchanged), "

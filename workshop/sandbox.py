@@ -216,20 +216,34 @@ def setup_script(*, ip: str | None, read_only: list[Path], hidden: list[Path], t
     # -c: no canonicalising; the relative source resolves from the old /tmp (our cwd).
     lines.append(f'mount -c --bind "./${{W#{tmp_text}/}}" "$W" && mount -o remount,bind,rw "$W"')
     if view is not None:
-        # The view's folders are re-created in the private /tmp (writable: Keras writes its
-        # config and temporary files under KERAS_HOME, and falls back to /tmp/.keras when it
-        # cannot), its files bound in read-only, one by one.
-        for folder in [view, *sorted(p for p in view.rglob("*") if p.is_dir())]:
-            lines.append(f"mkdir -p {q(folder)}")
-        for file in sorted(p for p in view.rglob("*") if p.is_file()):
-            relative = os.path.relpath(file, tmp)
-            lines.append(
-                f": > {q(file)} && mount -c --bind ./{q(relative)} {q(file)} && mount -o remount,bind,ro {q(file)}"
-            )
+        # The view's top folders (view/, view/keras/, view/keras/datasets/) are re-created in the
+        # private /tmp, writable: Keras writes its config under KERAS_HOME, and falls back to
+        # /tmp/.keras when KERAS_HOME is not writable. What they hold is bound in read-only.
+        for entry, is_folder in view_entries(view):
+            relative = os.path.relpath(entry, tmp)
+            if is_folder:
+                lines.append(f"mkdir -p {q(entry)}")
+            else:
+                make = f"mkdir -p {q(entry)}" if entry.is_dir() else f": > {q(entry)}"
+                lines.append(
+                    f"{make} && mount -c --bind ./{q(relative)} {q(entry)} && mount -o remount,bind,ro {q(entry)}"
+                )
     lines.append(f"mount -t tmpfs -o mode=1777,size={PRIVATE_SHM_SIZE} workshop-shm /dev/shm 2>/dev/null || true")
     lines.append('cd "$W"')
     lines.append('exec setpriv --bounding-set=-all --inh-caps=-all --no-new-privs -- "$@"')
     return "\n".join(lines)
+
+
+def view_entries(view: Path, depth: int = 2) -> list[tuple[Path, bool]]:
+    """(path, re-create as a writable folder?) for the view: folders down to ``depth`` are
+    re-created, everything below them is bound in whole (a dataset folder is one mount)."""
+    entries: list[tuple[Path, bool]] = [(view, True)]
+    for child in sorted(view.iterdir()):
+        if child.is_dir() and not child.is_symlink() and depth > 0:
+            entries += view_entries(child, depth - 1)
+        else:
+            entries.append((child, False))
+    return entries
 
 
 def namespace_prefix(script: str, *, user_namespace: bool) -> list[str]:
@@ -260,7 +274,7 @@ report["read_only"] = {p: not writable(p) for p in json.loads(sys.argv[1])}
 report["hidden"] = {p: (not os.path.exists(p)) or os.listdir(p) == [] for p in json.loads(sys.argv[2])}
 view = sys.argv[3]
 def view_ok(view):
-    files = [os.path.join(d, f) for d, _, names in os.walk(view) for f in names]
+    files = [os.path.join(d, f) for d, _, names in os.walk(view) for f in names][:50]
     return bool(files) and all(len(open(f, "rb").read(2)) > 0 and not os.access(f, os.W_OK) for f in files)
 report["view_visible"] = (not view) or view_ok(view)
 server = socket.socket(); server.bind(("127.0.0.1", 0)); server.listen(1)
