@@ -149,6 +149,19 @@ def remove_pids_cgroup(cgroup: Path, wait_seconds: float = 10.0) -> bool:
             time.sleep(0.1)
 
 
+def sweep_stale_cgroups(root: Path = PIDS_ROOT, older_than_seconds: float = 600) -> None:
+    """Remove empty ``workshop-*`` cgroups left by a grader that was killed."""
+    for cgroup in root.glob("workshop-*"):
+        try:
+            if (
+                time.time() - cgroup.stat().st_mtime > older_than_seconds
+                and not (cgroup / "cgroup.procs").read_text().strip()
+            ):
+                cgroup.rmdir()
+        except OSError:
+            pass
+
+
 def pids_cgroup_works(root: Path = PIDS_ROOT) -> tuple[bool, str]:
     if not (root / "cgroup.procs").exists():
         return False, f"no cgroup v1 pids controller at {root}"
@@ -374,6 +387,7 @@ def build_plan(
     protections["pids_cgroup"] = {"active": works, "detail": detail}
     if works:
         plan.pids_root = str(PIDS_ROOT)
+        sweep_stale_cgroups()
     else:
         plan.warnings.append(f"No pids cgroup ({detail}); relying on the runner's process watchdog.")
 
