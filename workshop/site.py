@@ -329,6 +329,8 @@ def exclude_outputs_from_search(content: str) -> str:
 
 def clean_notebook_html(content: str) -> str:
     content = CDN_SCRIPTS.sub("", content)
+    # Code cells scroll sideways: make them reachable from the keyboard, as Material does.
+    content = content.replace('<div class="highlight-ipynb', '<div tabindex="0" class="highlight-ipynb')
     content = exclude_outputs_from_search(content)
     content = INPUT_PROMPT.sub(r'<div aria-hidden="true" class="\1', content)
     return content
@@ -347,3 +349,11 @@ def on_page_content(content: str, page, config, files: Files) -> str:
     if heading_end == -1:
         return card + content
     return content[: heading_end + 5] + card + content[heading_end + 5 :]
+
+
+def on_post_page(output: str, page, config) -> str:
+    # Material's search dialog has no accessible name (axe: aria-dialog-name).
+    return output.replace(
+        '<div class="md-search" data-md-component="search" role="dialog">',
+        '<div class="md-search" data-md-component="search" role="dialog" aria-label="Search">',
+    )

@@ -1,0 +1,210 @@
+"""The course site in Chromium: every page loads cleanly and offline, search, downloads, dark mode,
+solution outputs, and accessibility (axe-core, no serious or critical violation)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import nbformat
+import pytest
+from site_builds import QUICK, build, html_pages, page_url, serve, site_units
+
+from workshop.units import REPO, all_units
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+]
+AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
+SCREENSHOTS = REPO / "artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def learner_url() -> str:
+    return serve(build("learner"))
+
+
+@pytest.fixture(scope="session")
+def instructor_url(solution_runs) -> str:
+    if not QUICK:
+        for unit in all_units():
+            solution_runs.get(unit.name)  # each solution trains once per test run; the build reuses it
+    return serve(build("instructor"))
+
+
+@pytest.fixture(scope="session")
+def browser():
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make browser`")
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Visit:
+    """A browser page that records console errors, failed requests and requests to other hosts."""
+
+    def __init__(self, browser, color_scheme="light"):
+        self.context = browser.new_context(color_scheme=color_scheme, viewport={"width": 1280, "height": 900})
+        self.page = self.context.new_page()
+        self.problems: list[str] = []
+        self.context.route("**/*", self._only_localhost)
+        self.page.on("console", lambda message: message.type == "error" and self.problems.append(f"console: {message.text}"))
+        self.page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
+        self.page.on("requestfailed", lambda request: self.problems.append(f"failed: {request.url} {request.failure}"))
+        self.page.on(
+            "response", lambda response: response.status >= 400 and self.problems.append(f"{response.status}: {response.url}")
+        )
+
+    def _only_localhost(self, route):
+        url = urlsplit(route.request.url)
+        if url.scheme in ("data", "blob") or url.hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            self.problems.append(f"blocked request to another host: {route.request.url}")
+            route.abort()
+
+    def open(self, url: str):
+        self.page.goto(url, wait_until="load")
+        self.page.wait_for_load_state("networkidle")
+        return self.page
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.fixture
+def visit(browser):
+    visits = []
+
+    def make(color_scheme="light"):
+        visits.append(Visit(browser, color_scheme))
+        return visits[-1]
+
+    yield make
+    for one in visits:
+        one.close()
+
+
+def axe_violations(page) -> list[str]:
+    page.add_script_tag(path=str(AXE))
+    report = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{violation['id']} ({violation['impact']}): {violation['help']} at "
+        + ", ".join(str(node["target"]) for node in violation["nodes"][:3])
+        for violation in report["violations"]
+        if violation["impact"] in ("serious", "critical")
+    ]
+
+
+@pytest.mark.parametrize("kind", ["learner", "instructor"])
+def test_every_page_loads_cleanly_and_is_accessible(kind, request, visit):
+    base = request.getfixturevalue(f"{kind}_url")
+    site = build(kind)
+    assert AXE.is_file(), "axe-core is missing: run `make setup`"
+    problems = []
+    one = visit()
+    for path in html_pages(site):
+        url = base + page_url(site, path)
+        page = one.open(url)
+        problems += [f"{url}: {problem}" for problem in one.problems]
+        one.problems.clear()
+        missing_alt = page.evaluate("() => [...document.images].filter(img => !img.hasAttribute('alt')).length")
+        if missing_alt:
+            problems.append(f"{url}: {missing_alt} image(s) without alt text")
+        problems += [f"{url}: {violation}" for violation in axe_violations(page)]
+    assert not problems, "\n".join(problems)
+
+
+def test_search_finds_the_cross_entropy_lesson(learner_url, visit):
+    page = visit().open(learner_url)
+    search = page.locator("input.md-search__input")
+    search.click()
+    search.press_sequentially("cross entropy", delay=50)
+    result = page.locator(".md-search-result__item a[href*='03_cross_entropy_and_sgd']").first
+    result.wait_for(state="visible", timeout=15_000)
+
+
+def test_exercise_page_shows_goal_and_downloads_a_valid_notebook(learner_url, visit):
+    unit = next(unit for unit in site_units() if unit.name == "02_fashion_mnist_logreg")
+    page = visit().open(f"{learner_url}exercises/{unit.name}/")
+    card = page.locator(f".workshop-card[data-unit='{unit.name}']")
+    assert str(unit.goal) in card.inner_text()
+    href = card.get_by_role("link", name="Download exercise notebook (.ipynb)").get_attribute("href")
+    # Resolve the relative href the way the browser does.
+    absolute = page.evaluate("href => new URL(href, location.href).href", href)
+    response = page.request.get(absolute)
+    assert response.ok
+    nbformat.validate(nbformat.reads(response.text(), as_version=4))
+    colab = card.get_by_role("link", name="Open in Colab").get_attribute("href")
+    assert colab.startswith("https://colab.research.google.com/github/") and colab.endswith(f"exercises/{unit.name}.ipynb")
+
+
+def test_solution_page_shows_an_output_image(instructor_url, visit):
+    site = build("instructor")
+    names = sorted(path.name for path in (site / "solutions").iterdir())
+    assert names
+    one = visit()
+    for name in names:
+        page = one.open(f"{instructor_url}solutions/{name}/")
+        images = page.locator(".jp-OutputArea-output img")
+        assert images.count() >= 1, f"{name}: no output image"
+        assert page.evaluate("() => [...document.querySelectorAll('.jp-OutputArea-output img')].every(i => i.naturalWidth > 0)")
+        href = page.get_by_role("link", name="Download solution notebook (.ipynb)").get_attribute("href")
+        response = page.request.get(page.evaluate("href => new URL(href, location.href).href", href))
+        nbformat.validate(nbformat.reads(response.text(), as_version=4))
+
+
+def test_dark_mode_toggle(learner_url, visit):
+    page = visit().open(f"{learner_url}lessons/02_classification/")
+    assert page.locator("body").get_attribute("data-md-color-scheme") == "default"
+    page.locator("form[data-md-component='palette'] label:visible").first.click()
+    page.wait_for_function("() => document.body.getAttribute('data-md-color-scheme') === 'slate'")
+    # Figures keep a white card behind them in the dark scheme.
+    background = page.evaluate(
+        "() => { const img = document.querySelector('img.workshop-figure');"
+        " return img ? getComputedStyle(img).backgroundColor : 'rgb(255, 255, 255)'; }"
+    )
+    assert background == "rgb(255, 255, 255)"
+
+
+def test_math_is_typeset_offline(learner_url, visit):
+    one = visit()
+    page = one.open(f"{learner_url}lessons/02_classification/")
+    page.wait_for_selector("mjx-container", timeout=15_000)
+    assert not one.problems, one.problems
+
+
+def test_screenshots(learner_url, instructor_url, visit):
+    """Screenshots for a person to look at (artifacts/screenshots/, gitignored)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shots = {
+        "home": f"{learner_url}",
+        "lesson": f"{learner_url}lessons/02_classification/",
+        "exercise": f"{learner_url}exercises/02_fashion_mnist_logreg/",
+        "results": f"{learner_url}results/",
+        "solution": f"{instructor_url}solutions/02_fashion_mnist_logreg/",
+    }
+    for scheme in ("light", "dark"):
+        one = visit(color_scheme=scheme)
+        for name, url in shots.items():
+            page = one.open(url)
+            if scheme == "dark":
+                page.evaluate("() => document.body.setAttribute('data-md-color-scheme', 'slate')")
+            if name in ("lesson", "solution"):
+                page.locator("img").last.scroll_into_view_if_needed()
+            page.screenshot(path=str(SCREENSHOTS / f"{name}-{scheme}.png"))
+    summary = {path.name: path.stat().st_size for path in SCREENSHOTS.glob("*.png")}
+    (SCREENSHOTS / "index.json").write_text(json.dumps(summary, indent=2))
+    assert len(summary) >= 10
