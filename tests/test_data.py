@@ -436,3 +436,39 @@ def test_the_mirrors_imdb_archive_unpacks_to_the_labelled_reviews():
         assert sorted(path.name for path in (unpacked / split).iterdir()) == ["neg", "pos"]
         for label in ("pos", "neg"):
             assert len(list((unpacked / split / label).glob("*.txt"))) == 12_500
+
+
+def test_an_unpacked_folder_is_linked_into_the_keras_cache_unless_one_is_there(tmp_path, monkeypatch):
+    mirror = tmp_path / "mirror"
+    (mirror / "reviews").mkdir(parents=True)
+    build_reviews_archive(mirror / "reviews" / "reviews_v1.tar.gz")
+    use_manifest(
+        monkeypatch,
+        tmp_path / "manifest.toml",
+        f"""
+[datasets.reviews]
+description = "A tiny aclImdb look-alike."
+licence = "CC0"
+citation = "This test."
+keras_cache = "."
+[datasets.reviews.unpack]
+archive = "reviews_v1.tar.gz"
+folder = "aclImdb"
+members = ["aclImdb/train/pos/*.txt", "aclImdb/train/neg/*.txt"]
+[[datasets.reviews.files]]
+name = "reviews_v1.tar.gz"
+sha256 = "{sha256((mirror / "reviews" / "reviews_v1.tar.gz").read_bytes())}"
+url = "{closed_port_url()}/reviews_v1.tar.gz"
+""",
+    )
+    keras_datasets = tmp_path / "keras" / "datasets"
+    data.fetch(["reviews"], mirror=mirror, progress=False)
+    assert (keras_datasets / "aclImdb").resolve() == data.dataset_dir("reviews") / "aclImdb"
+    assert (keras_datasets / "aclImdb" / "train" / "pos" / "0_9.txt").read_text() == "Loved it."
+    assert (keras_datasets / "reviews_v1.tar.gz").resolve() == data.file_path("reviews", "reviews_v1.tar.gz")
+
+    # A folder the learner unpacked there themselves is left alone.
+    (keras_datasets / "aclImdb").unlink()
+    (keras_datasets / "aclImdb" / "mine").mkdir(parents=True)
+    data.fetch(["reviews"], progress=False)
+    assert listing(keras_datasets / "aclImdb") == {"mine"}

@@ -409,6 +409,28 @@ def _link_into_keras_cache(root: Path, dataset: dict, ready: dict[str, _Copy], p
         os.replace(temporary_link, link)
 
 
+def _link_folder_into_keras_cache(root: Path, name: str, dataset: dict) -> None:
+    """Point $KERAS_HOME/datasets/<keras_cache>/<unpack.folder> at our unpacked folder.
+
+    For example $KERAS_HOME/datasets/aclImdb, where the IMDB exercise looks before it downloads
+    and unpacks the archive itself. A real folder there (the learner's own download) is left alone.
+    """
+    folder = dataset["unpack"]["folder"]
+    link = _keras_home() / "datasets" / dataset["keras_cache"] / folder
+    source = root / name / folder
+    if link.is_symlink() and Path(os.readlink(link)) == source:
+        return
+    if link.exists() and not link.is_symlink():
+        return  # a folder Keras or the learner unpacked: leave it alone
+    temporary_link = link.with_name(f".{link.name}.{os.getpid()}.link")
+    temporary_link.unlink(missing_ok=True)
+    try:
+        os.symlink(source, temporary_link, target_is_directory=True)
+    except OSError:
+        return  # no symlinks (Windows without developer mode): the exercise downloads instead
+    os.replace(temporary_link, link)
+
+
 def _unpacked_from(folder: Path) -> dict | None:
     """The marker left by a completed unpack of `folder`, or None."""
     try:
@@ -526,6 +548,8 @@ def fetch(
                 if "unpack" in dataset:
                     unpack = dataset["unpack"]
                     _unpack(root, name, unpack, ready[unpack["archive"]], progress)
+                    if "keras_cache" in dataset:
+                        _link_folder_into_keras_cache(root, name, dataset)
                 ready_folders[name] = root / name
                 print(f"{name}: ready in {root / name}")
         finally:
