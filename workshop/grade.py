@@ -491,10 +491,10 @@ def run_all(
             use_namespaces=use_namespaces,
         )
         report = {"unit": unit.name, "probed_at": now(), "host": os.uname().nodename, **plan.report()}
-        report.pop("prefix", None)
-        report["prefix"] = (
-            plan.prefix[: plan.prefix.index("-c") + 1] + ["<setup script>"] if "-c" in plan.prefix else plan.prefix
-        )
+        if "-c" in plan.prefix:  # the setup script on its own, readable
+            script_at = plan.prefix.index("-c") + 1
+            report["prefix"] = [*plan.prefix[:script_at], "<setup_script>", *plan.prefix[script_at + 1 :]]
+            report["setup_script"] = plan.prefix[script_at].splitlines()
         atomic_write(out_dir / "sandbox.json", json.dumps(report, indent=2) + "\n")
         for warning in plan.warnings:
             print(f"warning: {warning}", file=log)
