@@ -127,6 +127,20 @@ def test_every_page_loads_cleanly_and_is_accessible(kind, request, visit):
     assert not problems, "\n".join(problems)
 
 
+def test_dark_mode_is_accessible(learner_url, instructor_url, visit):
+    """The slate scheme on one page of each kind: its own contrast problems (code colours, buttons)."""
+    solutions = sorted(path.name for path in (build("instructor") / "solutions").iterdir())
+    urls = [learner_url, f"{learner_url}lessons/02_classification/", f"{learner_url}exercises/02_fashion_mnist_logreg/",
+            f"{learner_url}results/", *(f"{instructor_url}solutions/{name}/" for name in solutions[:2])]
+    one = visit(color_scheme="dark")
+    problems = []
+    for url in urls:
+        page = one.open(url)
+        assert page.locator("body").get_attribute("data-md-color-scheme") == "slate"
+        problems += [f"{url}: {violation}" for violation in axe_violations(page)]
+    assert not problems, "\n".join(problems)
+
+
 def test_search_finds_the_cross_entropy_lesson(learner_url, visit):
     page = visit().open(learner_url)
     search = page.locator("input.md-search__input")

@@ -179,7 +179,7 @@ def test_results_page_lists_every_unit(learner_site):
     page = visible_text((learner_site / "results" / "index.html").read_text(encoding="utf-8"))
     assert "Unit Goal Reference value Seconds Published result" in page
     for unit in site_units():
-        assert unit.name in page and str(unit.goal) in page
+        assert unit.title in page and str(unit.goal) in page
 
 
 def test_exercise_pages_have_the_card(learner_site):

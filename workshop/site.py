@@ -198,6 +198,8 @@ def results_markdown(units: list[Unit]) -> str:
         "whole run: start-up, training and scoring. *Published* is what the same family of models "
         "is known to reach, for comparison.",
         "",
+        '<div class="workshop-results" markdown>',
+        "",
         "| Unit | Goal | Reference value | Seconds | Published result |",
         "|---|---|---:|---:|---|",
     ]
@@ -205,22 +207,22 @@ def results_markdown(units: list[Unit]) -> str:
         entry = measured.get("units", {}).get(unit.name) or {}
         value = entry.get("value")
         if value is None:
-            value_text, seconds = "not measured yet", ""
+            value_text, seconds = "—", "—"
         else:
             mark = "met" if entry.get("met") else "**missed**"
             value_text = f"{value:.4f} ({mark})"
             seconds = f"{entry.get('seconds', 0):.0f}"
-        exercise = f"[{unit.name}](exercises/{unit.name}.py)"
+        exercise = f"[{unit.number:02d}. {unit.title}](exercises/{unit.name}.py)"
         published = html.escape(published_reference(unit)) or "—"
         lines.append(f"| {exercise} | `{unit.goal}` | {value_text} | {seconds} | {published} |")
-    lines.append("")
+    lines += ["", "</div>", ""]
     if environment:
         lines.append(
             f"Measured on {environment.get('machine', '?')}, Python {environment.get('python', '?')}, "
             f"Keras {environment.get('keras', '?')} ({environment.get('backend', '?')} backend)."
         )
     else:
-        lines.append("No measurements yet: `make test` writes them to `results.json`.")
+        lines.append("No measurements yet (—): `make test` writes them to `results.json`.")
     return "\n".join(lines) + "\n"
 
 
@@ -336,10 +338,23 @@ def clean_notebook_html(content: str) -> str:
     return content
 
 
+NAV_TITLES: dict[str, str] = {}
+
+
+def on_pre_page(page, config, files: Files):
+    # mkdocs-jupyter renames notebook pages after their H1; the nav's "Exercise" and "Solution"
+    # tell the two pages of a unit apart, so they are put back after rendering.
+    if UNIT_PAGE.match(page.file.src_uri) and page.title:
+        NAV_TITLES[page.file.src_uri] = page.title
+    return page
+
+
 def on_page_content(content: str, page, config, files: Files) -> str:
     match = UNIT_PAGE.match(page.file.src_uri)
     if not match:
         return content
+    if page.file.src_uri in NAV_TITLES:
+        page.title = NAV_TITLES[page.file.src_uri]
     content = clean_notebook_html(content)
     kind, name = match.group(1), match.group(2)
     unit = next(unit for unit in all_units() if unit.name == name)
