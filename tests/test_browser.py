@@ -60,11 +60,14 @@ class Visit:
         self.page = self.context.new_page()
         self.problems: list[str] = []
         self.context.route("**/*", self._only_localhost)
-        self.page.on("console", lambda message: message.type == "error" and self.problems.append(f"console: {message.text}"))
+        self.page.on(
+            "console", lambda message: message.type == "error" and self.problems.append(f"console: {message.text}")
+        )
         self.page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
         self.page.on("requestfailed", lambda request: self.problems.append(f"failed: {request.url} {request.failure}"))
         self.page.on(
-            "response", lambda response: response.status >= 400 and self.problems.append(f"{response.status}: {response.url}")
+            "response",
+            lambda response: response.status >= 400 and self.problems.append(f"{response.status}: {response.url}"),
         )
 
     def _only_localhost(self, route):
@@ -130,8 +133,13 @@ def test_every_page_loads_cleanly_and_is_accessible(kind, request, visit):
 def test_dark_mode_is_accessible(learner_url, instructor_url, visit):
     """The slate scheme on one page of each kind: its own contrast problems (code colours, buttons)."""
     solutions = sorted(path.name for path in (build("instructor") / "solutions").iterdir())
-    urls = [learner_url, f"{learner_url}lessons/02_classification/", f"{learner_url}exercises/02_fashion_mnist_logreg/",
-            f"{learner_url}results/", *(f"{instructor_url}solutions/{name}/" for name in solutions[:2])]
+    urls = [
+        learner_url,
+        f"{learner_url}lessons/02_classification/",
+        f"{learner_url}exercises/02_fashion_mnist_logreg/",
+        f"{learner_url}results/",
+        *(f"{instructor_url}solutions/{name}/" for name in solutions[:2]),
+    ]
     one = visit(color_scheme="dark")
     problems = []
     for url in urls:
@@ -162,7 +170,9 @@ def test_exercise_page_shows_goal_and_downloads_a_valid_notebook(learner_url, vi
     assert response.ok
     nbformat.validate(nbformat.reads(response.text(), as_version=4))
     colab = card.get_by_role("link", name="Open in Colab").get_attribute("href")
-    assert colab.startswith("https://colab.research.google.com/github/") and colab.endswith(f"exercises/{unit.name}.ipynb")
+    assert colab.startswith("https://colab.research.google.com/github/") and colab.endswith(
+        f"exercises/{unit.name}.ipynb"
+    )
 
 
 def test_solution_page_shows_an_output_image(instructor_url, visit):
@@ -174,7 +184,9 @@ def test_solution_page_shows_an_output_image(instructor_url, visit):
         page = one.open(f"{instructor_url}solutions/{name}/")
         images = page.locator(".jp-OutputArea-output img")
         assert images.count() >= 1, f"{name}: no output image"
-        assert page.evaluate("() => [...document.querySelectorAll('.jp-OutputArea-output img')].every(i => i.naturalWidth > 0)")
+        assert page.evaluate(
+            "() => [...document.querySelectorAll('.jp-OutputArea-output img')].every(i => i.naturalWidth > 0)"
+        )
         href = page.get_by_role("link", name="Download solution notebook (.ipynb)").get_attribute("href")
         response = page.request.get(page.evaluate("href => new URL(href, location.href).href", href))
         nbformat.validate(nbformat.reads(response.text(), as_version=4))

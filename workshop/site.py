@@ -41,8 +41,13 @@ LESSONS_DIR = REPO / "docs" / "lessons"
 COLAB = "https://colab.research.google.com/github/{repository}/blob/{branch}/exercises/{name}.ipynb"
 # MathJax 3 (pinned in package.json, installed by `make setup`) is served from the site itself.
 MATHJAX_DIR = REPO / "node_modules" / "mathjax" / "es5"
-MATHJAX_FILES = ["tex-mml-chtml.js", *(f"output/chtml/fonts/woff-v2/{p.name}" for p in sorted(
-    (MATHJAX_DIR / "output/chtml/fonts/woff-v2").glob("*.woff")))]
+MATHJAX_FILES = [
+    "tex-mml-chtml.js",
+    *(
+        f"output/chtml/fonts/woff-v2/{p.name}"
+        for p in sorted((MATHJAX_DIR / "output/chtml/fonts/woff-v2").glob("*.woff"))
+    ),
+]
 MATHJAX_URI = "javascripts/mathjax/"
 
 # Published results for a unit's model family, when its declaration has no `**Reference:**`
@@ -119,7 +124,11 @@ def on_files(files: Files, config) -> Files:
         files.append(File(f"exercises/{exercise.name}", str(REPO), config["site_dir"], config["use_directory_urls"]))
         for suffix in (".ipynb", ".py"):
             files.append(
-                File.generated(config, f"downloads/{unit.name}{suffix}", content=(EXERCISES_DIR / f"{unit.name}{suffix}").read_bytes())
+                File.generated(
+                    config,
+                    f"downloads/{unit.name}{suffix}",
+                    content=(EXERCISES_DIR / f"{unit.name}{suffix}").read_bytes(),
+                )
             )
         if publishing_solutions():
             if cached_only() and not cache.executed_path(unit).exists():
@@ -129,7 +138,9 @@ def on_files(files: Files, config) -> Files:
             staged = STAGING_DIR / "solutions" / f"{unit.name}.ipynb"
             staged.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(executed, staged)
-            files.append(File(f"solutions/{staged.name}", str(STAGING_DIR), config["site_dir"], config["use_directory_urls"]))
+            files.append(
+                File(f"solutions/{staged.name}", str(STAGING_DIR), config["site_dir"], config["use_directory_urls"])
+            )
             files.append(File.generated(config, f"downloads/{unit.name}_solution.ipynb", content=executed.read_bytes()))
             files.append(
                 File.generated(config, f"downloads/{unit.name}_solution.py", content=unit.solution_path.read_bytes())
@@ -193,10 +204,12 @@ def results_markdown(units: list[Unit]) -> str:
         "---",
         "# Results",
         "",
-        "Each reference solution, trained by the last `make test` run and scored by the runner on "
-        "held-out data it controls (never read from what the notebook printed). *Seconds* is the "
-        "whole run: start-up, training and scoring. *Published* is what the same family of models "
-        "is known to reach, for comparison.",
+        (
+            "Each reference solution, trained by the last `make test` run and scored by the runner on "
+            "held-out data it controls (never read from what the notebook printed). *Seconds* is the "
+            "whole run: start-up, training and scoring. *Published* is what the same family of models "
+            "is known to reach, for comparison."
+        ),
         "",
         '<div class="workshop-results" markdown>',
         "",
@@ -234,7 +247,7 @@ def on_page_markdown(markdown: str, page, config, files: Files) -> str:
     agenda table (in place of ``<!-- workshop:agenda -->``)."""
     settings = config["extra"].get("workshop", {})
     for key in ("repository", "branch"):
-        markdown = markdown.replace("{{ workshop.%s }}" % key, str(settings.get(key, "")))
+        markdown = markdown.replace(f"{{{{ workshop.{key} }}}}", str(settings.get(key, "")))
     if AGENDA_MARKER in markdown:
         base = "../" * page.file.src_uri.count("/")
         markdown = markdown.replace(AGENDA_MARKER, agenda_markdown(base))
@@ -261,11 +274,11 @@ def unit_card(unit: Unit, page, config, files: Files, solution: bool) -> str:
     repository, branch = settings.get("repository", ""), settings.get("branch", "main")
     suffix = "_solution" if solution else ""
     what = "solution" if solution else "exercise"
+    notebook = link(files, page, f"downloads/{unit.name}{suffix}.ipynb")
+    source = link(files, page, f"downloads/{unit.name}{suffix}.py")
     buttons = [
-        f'<a class="md-button md-button--primary" href="{link(files, page, f"downloads/{unit.name}{suffix}.ipynb")}" '
-        f'download>Download {what} notebook (.ipynb)</a>',
-        f'<a class="md-button" href="{link(files, page, f"downloads/{unit.name}{suffix}.py")}" download>'
-        f"Download {what} source (.py)</a>",
+        f'<a class="md-button md-button--primary" href="{notebook}" download>Download {what} notebook (.ipynb)</a>',
+        f'<a class="md-button" href="{source}" download>Download {what} source (.py)</a>',
     ]
     if repository and not solution:
         colab = COLAB.format(repository=repository, branch=branch, name=unit.name)
@@ -294,7 +307,7 @@ UNIT_PAGE = re.compile(r"^(exercises|solutions)/(\d\d_[a-z0-9_]+)\.(py|ipynb)$")
 # What nbconvert's templates put into every notebook page that would reach for a CDN:
 # MathJax 2 and its configuration (the site loads its own MathJax 3), and require.js.
 CDN_SCRIPTS = re.compile(
-    r'<!-- Load mathjax -->\s*<script[^>]*>\s*</script>'
+    r"<!-- Load mathjax -->\s*<script[^>]*>\s*</script>"
     r'|<script[^>]*src="https?://[^"]*"[^>]*>\s*</script>'
     r'|<script type="module">(?:(?!</script>).)*?cdnjs\.cloudflare\.com.*?</script>'
     r'|<script type="text/x-mathjax-config">.*?</script>'
@@ -323,8 +336,12 @@ def exclude_outputs_from_search(content: str) -> str:
                 break
         if end is None:
             break
-        pieces += [content[position:start], '<output class="workshop-output" data-search-exclude>',
-                   content[start:end], "</output>"]
+        pieces += [
+            content[position:start],
+            '<output class="workshop-output" data-search-exclude>',
+            content[start:end],
+            "</output>",
+        ]
         position = end
     return "".join(pieces) + content[position:]
 
