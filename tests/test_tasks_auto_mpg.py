@@ -18,7 +18,7 @@ except data.DataError as error:
 class FakeModel:
     """Enough of a Keras model for the task: a declared input and a predict method."""
 
-    def __init__(self, predict, input_shape=(None, len(FEATURES))):
+    def __init__(self, predict, input_shape=(None, 9)):
         self.inputs = [type("Input", (), {"shape": input_shape})()]
         self._predict = predict
 
