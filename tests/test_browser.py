@@ -4,6 +4,7 @@ solution outputs, and accessibility (axe-core, no serious or critical violation)
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -209,6 +210,15 @@ def test_math_is_typeset_offline(learner_url, visit):
     one = visit()
     page = one.open(f"{learner_url}lessons/02_classification/")
     page.wait_for_selector("mjx-container", timeout=15_000)
+    # Notebook pages: the $...$ math of Markdown cells, typeset by the same local MathJax.
+    with_math = [
+        unit
+        for unit in site_units()
+        if re.search(r"^# .*\$[^$\s][^$]*\$", unit.exercise_path.read_text(), re.MULTILINE)
+    ]
+    if with_math:
+        page = one.open(f"{learner_url}exercises/{with_math[0].name}/")
+        page.wait_for_selector(".jp-RenderedMarkdown mjx-container", timeout=15_000)
     assert not one.problems, one.problems
 
 

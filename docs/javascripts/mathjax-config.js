@@ -1,5 +1,10 @@
-// MathJax 3, served by the site itself (see mkdocs.yml). Typesets the math that arithmatex
-// marks in lessons, and the $...$ math in the Markdown cells of notebook pages.
+// MathJax 3, served by the site itself (see mkdocs.yml).
+// Lessons: only the math that arithmatex marks (class "arithmatex") is typeset.
+// Notebook pages (exercises, solutions): the $...$ math in Markdown cells, but not outputs.
+// (MathJax re-applies ignoreHtmlClass to every child element, so ".*|" would also skip the
+// paragraphs inside a processed notebook cell.)
+const notebookPage = document.querySelector(".jupyter-wrapper") !== null;
+
 window.MathJax = {
   tex: {
     inlineMath: [["\\(", "\\)"], ["$", "$"]],
@@ -7,12 +12,12 @@ window.MathJax = {
     processEscapes: true,
     processEnvironments: true,
   },
-  options: {
-    ignoreHtmlClass: ".*|",
-    processHtmlClass: "arithmatex|jp-RenderedMarkdown",
-  },
-  // No menu: its accessibility extras would be fetched at run time.
-  loader: { load: [] },
+  options: notebookPage
+    ? {
+        ignoreHtmlClass: "md-header|md-sidebar|md-footer|workshop-card|jp-OutputArea|jp-InputArea-editor",
+        processHtmlClass: "arithmatex|jp-RenderedMarkdown",
+      }
+    : { ignoreHtmlClass: ".*|", processHtmlClass: "arithmatex" },
 };
 
 document$.subscribe(() => {
