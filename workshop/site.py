@@ -385,7 +385,15 @@ def on_page_content(content: str, page, config, files: Files) -> str:
 
 def on_post_page(output: str, page, config) -> str:
     # Material's search dialog has no accessible name (axe: aria-dialog-name).
-    return output.replace(
+    output = output.replace(
         '<div class="md-search" data-md-component="search" role="dialog">',
         '<div class="md-search" data-md-component="search" role="dialog" aria-label="Search">',
     )
+    # The nav says "Exercise" and "Solution"; the browser tab also names the unit.
+    match = UNIT_PAGE.match(page.file.src_uri)
+    if match and page.title:
+        unit = next((unit for unit in all_units() if unit.name == match.group(2)), None)
+        if unit:
+            old = f"<title>{html.escape(page.title)} - "
+            output = output.replace(old, f"<title>{html.escape(page.title)}: {html.escape(unit.title)} - ", 1)
+    return output
