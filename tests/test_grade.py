@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -380,6 +381,9 @@ def test_killing_the_grader_mid_batch_then_rerunning_finishes_without_regrading(
     (submissions / "c_last.py").write_text(IMPORTS + "\n# %%\nweights = 4\n")
     completed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
     assert "graded 1, skipped 2" in completed.stdout, completed.stdout
+    # The learner view the killed grader left behind was removed by the rerun.
+    tag = hashlib.sha256(str(out_dir.absolute()).encode()).hexdigest()[:10]
+    assert not list(Path(tempfile.gettempdir()).glob(f"workshop-grade-view-{tag}-*"))
 
 
 def quick_class(folder: Path) -> Path:

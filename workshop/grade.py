@@ -476,7 +476,11 @@ def run_all(
     from workshop import sandbox
     from workshop.tasks import get_task
 
-    view = Path(tempfile.mkdtemp(prefix="workshop-grade-view-"))
+    # Named after the output folder, so that a rerun removes the view a killed grader left.
+    tag = hashlib.sha256(str(out_dir).encode()).hexdigest()[:10]
+    for stale in Path(tempfile.gettempdir()).glob(f"workshop-grade-view-{tag}-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    view = Path(tempfile.mkdtemp(prefix=f"workshop-grade-view-{tag}-"))
     try:
         view_environment = get_task(unit.task).learner_view(view)
         view.chmod(0o755)
