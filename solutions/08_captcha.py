@@ -1,0 +1,220 @@
+# %% [markdown]
+# # Breaking captchas
+#
+# - **Goal:** `test_accuracy >= 0.93` (whole captchas read right) on 2,000 new captchas the runner generates
+# - **Budget:** 300 s of training on a 2-core laptop CPU
+# - **Data:** `captcha` (generated with the `captcha` package: 4 digits, 40x100 greyscale)
+#
+# Captchas were designed to tell people from programs: distorted, overlapping characters on a
+# noisy background. A convolutional network with one softmax output per character position
+# reads them. The catch is that a captcha counts as read only when *every* character is
+# right, so 98 % per character is only about 92 % per captcha ($0.98^4 \approx 0.92$).
+#
+# Your model must take the raw captcha images (`uint8`, shape 40x100, greyscale) and output
+# one row of ten digit probabilities per character: shape (4, 10) for each captcha.
+
+# %% [markdown]
+# ## The data
+#
+# The `captcha` package draws the images. On Colab, install it first (the workshop's own
+# environment already has it):
+
+# %%
+# %pip install captcha==0.7.1
+
+# %% [markdown]
+# The generator below draws `num_captchas` random 4-digit strings and their images. The
+# package picks its distortions with Python's `secrets` module, which cannot be seeded, so
+# while it draws we hand it a stand-in with the same three functions backed by a seeded
+# random generator: the same seed gives the same captchas. The runner scores your model on
+# captchas from this generator, with a seed you never see, so do not change these cells.
+
+# %% tags=["generator"]
+import random
+from unittest import mock
+
+import captcha.image
+import numpy as np
+from captcha.image import ImageCaptcha
+
+HEIGHT, WIDTH = 40, 100
+NUM_CHARACTERS = 4
+DIGITS = "0123456789"
+
+
+class SeededSecrets:
+    """The three functions of `secrets` that `captcha` uses, from a seeded generator."""
+
+    def __init__(self, seed):
+        self.generator = random.Random(seed)
+
+    def randbelow(self, limit):
+        return self.generator.randrange(limit)
+
+    def randbits(self, bits):
+        return self.generator.getrandbits(bits)
+
+    def choice(self, sequence):
+        return self.generator.choice(sequence)
+
+
+def make_dataset(num_captchas, seed):
+    """`num_captchas` images (uint8, N x 40 x 100) and their digits (int, N x 4)."""
+    labels = np.random.default_rng(seed).integers(0, len(DIGITS), size=(num_captchas, NUM_CHARACTERS))
+    drawer = ImageCaptcha(width=WIDTH, height=HEIGHT, font_sizes=(30, 32, 34))
+    images = np.empty((num_captchas, HEIGHT, WIDTH), dtype=np.uint8)
+    with mock.patch.object(captcha.image, "secrets", SeededSecrets(seed)):
+        for index, digits in enumerate(labels):
+            text = "".join(DIGITS[digit] for digit in digits)
+            images[index] = np.asarray(drawer.generate_image(text).convert("L"))
+    return images, labels
+
+
+# %% [markdown]
+# Thirty thousand captchas to train on and three thousand to validate with; drawing them
+# takes about half a minute.
+
+# %%
+import time
+
+import keras
+from keras import layers
+from matplotlib import pyplot as plt
+
+keras.utils.set_random_seed(42)
+
+started = time.monotonic()
+x_train, y_train = make_dataset(30_000, seed=1)
+x_val, y_val = make_dataset(3_000, seed=2)
+print(f"train {x_train.shape}, validation {x_val.shape}, drawn in {time.monotonic() - started:.0f} s")
+
+# A modest resolution keeps the noisy images, and so the notebook, small.
+figure, axes = plt.subplots(3, 5, figsize=(8, 2.8), dpi=72)
+for image, digits, axis in zip(x_train, y_train, axes.flat):
+    axis.imshow(image, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+    axis.set_title("".join(DIGITS[digit] for digit in digits), fontsize=9)
+    axis.axis("off")
+figure.suptitle("Training captchas and their labels")
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## One network, four answers
+#
+# Build `model` with the functional API. It takes a 40x100 image, adds a channel axis with
+# `layers.Reshape((HEIGHT, WIDTH, 1))` and rescales to [0, 1]. Then four convolution blocks,
+# each `Conv2D` (3x3, `padding="same"`, no bias) followed by `BatchNormalization`, `ReLU` and
+# a pooling layer: 16, 32, 64 and 64 filters, the first three with `MaxPooling2D()`, the
+# last with `MaxPooling2D((2, 1))` (the captcha is wide, so keep the columns). Flatten,
+# apply `Dropout(0.3)`, and end with one `Dense(NUM_CHARACTERS * 10)` whose outputs are
+# reshaped to `(NUM_CHARACTERS, 10)` and passed through `layers.Softmax()`: one probability
+# distribution over the ten digits per position. The dense layer is shared: it sees the
+# whole image and decides all four characters at once.
+
+
+# %%
+### BEGIN SOLUTION
+def conv_block(features, filters, pool_size):
+    features = layers.Conv2D(filters, 3, padding="same", use_bias=False)(features)
+    features = layers.BatchNormalization()(features)
+    features = layers.ReLU()(features)
+    return layers.MaxPooling2D(pool_size)(features)
+
+
+inputs = keras.Input(shape=(HEIGHT, WIDTH))
+features = layers.Reshape((HEIGHT, WIDTH, 1))(inputs)
+features = layers.Rescaling(1 / 255)(features)
+for filters, pool_size in [(16, 2), (32, 2), (64, 2), (64, (2, 1))]:
+    features = conv_block(features, filters, pool_size)
+features = layers.Flatten()(features)
+features = layers.Dropout(0.3)(features)
+scores = layers.Dense(NUM_CHARACTERS * len(DIGITS))(features)
+scores = layers.Reshape((NUM_CHARACTERS, len(DIGITS)))(scores)
+outputs = layers.Softmax()(scores)
+model = keras.Model(inputs, outputs, name="captcha_reader")
+### END SOLUTION
+model.summary()
+
+# %% [markdown]
+# ## Training
+#
+# With outputs of shape (4, 10) and labels of shape (4,), the sparse categorical cross
+# entropy is simply averaged over the four positions, and the `"accuracy"` metric is the
+# per-character accuracy. Compile with `keras.optimizers.AdamW` (weight decay 1e-4) and a
+# learning rate that warms up from 0 to 3e-3 over the first tenth of training and then
+# decays to 0 along a cosine (`keras.optimizers.schedules.CosineDecay` with `warmup_target`
+# and `warmup_steps`). Train for 6 epochs with batches of 128 and keep the `history`.
+
+# %%
+### BEGIN SOLUTION
+num_epochs = 6
+batch_size = 128
+total_steps = num_epochs * int(np.ceil(len(x_train) / batch_size))
+learning_rate = keras.optimizers.schedules.CosineDecay(
+    0.0, decay_steps=total_steps, warmup_target=3e-3, warmup_steps=total_steps // 10
+)
+model.compile(
+    optimizer=keras.optimizers.AdamW(learning_rate, weight_decay=1e-4),
+    loss="sparse_categorical_crossentropy",
+    metrics=["accuracy"],
+)
+history = model.fit(
+    x_train, y_train, batch_size=batch_size, epochs=num_epochs, validation_data=(x_val, y_val), verbose=2
+)
+### END SOLUTION
+
+# %% [markdown]
+# ## Per character versus per captcha
+
+# %%
+val_predictions = model.predict(x_val, verbose=0).argmax(axis=2)
+correct = val_predictions == y_val
+print(f"per character: {correct.mean():.4f}   whole captcha: {correct.all(axis=1).mean():.4f}")
+print("per position:", np.round(correct.mean(axis=0), 4))
+
+epochs = np.arange(1, len(history.history["accuracy"]) + 1)
+figure, axis = plt.subplots(figsize=(5, 3.2))
+axis.plot(epochs, history.history["accuracy"], label="training (per character)")
+axis.plot(epochs, history.history["val_accuracy"], label="validation (per character)")
+axis.plot(
+    epochs, np.array(history.history["val_accuracy"]) ** NUM_CHARACTERS, "--", label="validation, to the 4th power"
+)
+axis.set(xlabel="epoch", ylabel="accuracy", title="Learning curves")
+axis.grid(alpha=0.3)
+axis.legend(fontsize=8)
+plt.show()
+
+# %% [markdown]
+# ## Reading captchas
+#
+# Predictions in green when the whole captcha is right, red otherwise; the first row shows
+# the mistakes. Which digits get confused?
+
+# %%
+wrong = np.flatnonzero(~correct.all(axis=1))
+shown = np.concatenate([wrong[:5], np.flatnonzero(correct.all(axis=1))[:10]])
+figure, axes = plt.subplots(3, 5, figsize=(8, 3.0), dpi=72)
+for index, axis in zip(shown, axes.flat):
+    axis.imshow(x_val[index], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+    predicted = "".join(DIGITS[digit] for digit in val_predictions[index])
+    true = "".join(DIGITS[digit] for digit in y_val[index])
+    colour = "tab:green" if predicted == true else "tab:red"
+    axis.set_title(predicted if predicted == true else f"{predicted} (true {true})", fontsize=9, color=colour)
+    axis.axis("off")
+figure.suptitle(f"Validation captchas: {len(wrong)} of {len(y_val)} misread")
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## Check yourself
+#
+# Whole-captcha accuracy on the validation set, computed the way the runner computes it
+# (a captcha counts only if all four digits are right), against the goal. The official
+# score is the runner's, on captchas drawn with a seed you never see.
+
+# %%
+goal = 0.93  # test_accuracy >= 0.93
+val_accuracy = float(np.mean((model.predict(x_val, verbose=0).argmax(axis=2) == y_val).all(axis=1)))
+verdict = "meets" if val_accuracy >= goal else "is below"
+print(f"Whole-captcha validation accuracy {val_accuracy:.4f} {verdict} the goal of {goal}.")
+print("The official score is the test accuracy the runner measures on held-out captchas.")
