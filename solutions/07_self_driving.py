@@ -129,7 +129,7 @@ def make_dataset(num_frames, seed):
 
 # %% [markdown]
 # Twenty thousand frames to train on and four thousand to validate with, drawn with two
-# different seeds. This takes a few seconds.
+# different seeds. Drawing them takes about twenty seconds.
 
 # %%
 import keras
