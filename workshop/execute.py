@@ -21,9 +21,10 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, DeadKernelError
 
-# Output beyond this many characters per cell is dropped, so a print loop cannot
-# exhaust memory or bloat the executed notebook.
-MAX_OUTPUT_CHARS_PER_CELL = 200_000
+# Output beyond these sizes per cell is dropped, so a print loop cannot exhaust memory
+# or bloat the executed notebook. Figures get more room than printed text.
+MAX_TEXT_CHARS_PER_CELL = 200_000
+MAX_OUTPUT_CHARS_PER_CELL = 8_000_000
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 # Runs before the learner's first cell. It only records what `fit` returns, so the
@@ -72,18 +73,20 @@ class BoundedClient(NotebookClient):
     def __init__(self, *args, progress_path: Path, **kwargs):
         super().__init__(*args, **kwargs)
         self.progress_path = progress_path
-        self.output_chars: dict[int, int] = {}
+        self.output_chars: dict[tuple[int, bool], int] = {}
         self.on_cell_start = self.record_progress
 
     def record_progress(self, cell, cell_index):
         write_json(self.progress_path, {"cell_index": cell_index, "started": time.time()})
 
     def output(self, outs, msg, display_id, cell_index):
+        is_text = msg.get("msg_type") == "stream"
+        key, limit = (cell_index, is_text), MAX_TEXT_CHARS_PER_CELL if is_text else MAX_OUTPUT_CHARS_PER_CELL
         size = len(json.dumps(msg.get("content", {})))
-        used = self.output_chars.get(cell_index, 0)
-        self.output_chars[cell_index] = used + size
-        if used + size > MAX_OUTPUT_CHARS_PER_CELL:
-            if used <= MAX_OUTPUT_CHARS_PER_CELL:
+        used = self.output_chars.get(key, 0)
+        self.output_chars[key] = used + size
+        if used + size > limit:
+            if used <= limit:
                 outs.append(
                     nbformat.v4.new_output(
                         "stream", name="stderr", text="[output truncated by the workshop runner]\n"

@@ -18,16 +18,15 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import psutil
 from IPython.core.inputtransformer2 import TransformerManager
@@ -132,14 +131,17 @@ def child_environment(workdir: Path, isolation: Isolation) -> dict[str, str]:
     return environment
 
 
-def limit_resources(isolation: Isolation) -> Callable[[], None]:
-    def apply() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (isolation.memory_bytes, isolation.memory_bytes))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        if isolation.pids_cgroup is not None:
-            (isolation.pids_cgroup / "cgroup.procs").write_text(str(os.getpid()))
+def limits_wrapper(isolation: Isolation) -> list[str]:
+    """A shell that applies the memory limit and joins the pids cgroup, then execs the child.
 
-    return apply
+    A shell rather than ``preexec_fn``: the grader starts runs from several threads, and
+    ``preexec_fn`` is not safe in a threaded parent. It runs before any sandbox prefix, so the
+    limits hold inside the sandbox, where the cgroup files are no longer writable.
+    """
+    steps = [f"ulimit -v {isolation.memory_bytes // 1024}", "ulimit -c 0"]
+    if isolation.pids_cgroup is not None:
+        steps.append(f'echo $$ > "{isolation.pids_cgroup / "cgroup.procs"}"')
+    return ["/bin/sh", "-c", " && ".join(steps) + ' && exec "$@"', "workshop-limits"]
 
 
 def kill_tree(process: subprocess.Popen) -> None:
@@ -229,7 +231,15 @@ def execute_and_score(notebook, unit, workdir, isolation, result, finish, execut
 
     nbformat.write(notebook, notebook_path)
     log_path = out_dir / "log.txt"
-    command = [*isolation.prefix, sys.executable, "-m", "workshop.execute", str(notebook_path), str(out_dir)]
+    command = [
+        *limits_wrapper(isolation),
+        *isolation.prefix,
+        sys.executable,
+        "-m",
+        "workshop.execute",
+        str(notebook_path),
+        str(out_dir),
+    ]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             command,
@@ -239,7 +249,6 @@ def execute_and_score(notebook, unit, workdir, isolation, result, finish, execut
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=limit_resources(isolation),
         )
         deadline = time.monotonic() + result.timeout_seconds
         timed_out = too_many_processes = False
@@ -253,10 +262,8 @@ def execute_and_score(notebook, unit, workdir, isolation, result, finish, execut
             if on_progress:
                 on_progress(time.monotonic() - (deadline - result.timeout_seconds), current_cell(out_dir, notebook))
             time.sleep(0.25)
-        if timed_out or too_many_processes:
-            kill_tree(process)
-        else:
-            kill_tree(process)  # the kernel may linger after the client exits
+        # Also after a normal exit: the kernel may linger after the client has finished.
+        kill_tree(process)
     running = describe_cell(notebook, read_json(out_dir / "progress.json").get("cell_index", 1) - 1)
     if timed_out:
         return finish(
@@ -341,6 +348,7 @@ def score_in(unit: Unit, model_path: Path, score_path: Path, result: RunResult, 
             stdin=subprocess.DEVNULL,
             capture_output=True,
             timeout=EVALUATE_TIMEOUT_SECONDS,
+            check=False,
         )
     except subprocess.TimeoutExpired:
         return finish("error", f"Scoring the model took longer than {EVALUATE_TIMEOUT_SECONDS} s.")
@@ -373,4 +381,4 @@ def read_json(path: Path) -> dict:
         return {}
 
 
-__all__ = ["Isolation", "RunResult", "run_unit", "UnitError", "SubmissionError"]
+__all__ = ["Isolation", "RunResult", "SubmissionError", "UnitError", "run_unit"]
