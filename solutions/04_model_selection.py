@@ -1,0 +1,183 @@
+# %% [markdown]
+# # Model selection on a validation set
+#
+# - **Goal:** `test_accuracy >= 0.885` on the 10,000 held-out test images, scored by the runner
+# - **Budget:** 120 s of training on a 2-core laptop CPU
+# - **Data:** `fashion-mnist` (60,000 training and 10,000 test images, 28x28 grey, 10 classes)
+#
+# A network has knobs that training does not set: the learning rate, the width of a layer,
+# how long to train. Choosing them is learning too, and it needs data the final score does
+# not use. Here you sweep two knobs with short runs scored on a validation set only, pick the
+# best configuration, retrain it with early stopping, and look at the test set exactly once,
+# at the end. The network has two hidden layers; unit 05 explains what they do.
+#
+# Your model must take the raw images (`uint8` pixel values from 0 to 255, shape 28x28).
+
+# %% [markdown]
+# ## Three splits
+#
+# Training images fit the weights, validation images choose the knobs, test images report
+# the final result.
+
+# %%
+import itertools
+import time
+
+import keras
+import numpy as np
+from keras import layers
+from matplotlib import pyplot as plt
+
+keras.utils.set_random_seed(42)
+
+(x_train_full, y_train_full), (x_test, y_test) = keras.datasets.fashion_mnist.load_data()
+x_train, y_train = x_train_full[:-10_000], y_train_full[:-10_000]
+x_val, y_val = x_train_full[-10_000:], y_train_full[-10_000:]
+print(f"train {x_train.shape}, validation {x_val.shape}, test {x_test.shape}")
+
+# %% [markdown]
+# ## One function per configuration
+#
+# Write `build_model(width, learning_rate)`: a `keras.Sequential` that takes a 28x28 image,
+# rescales it with `layers.Rescaling(1 / 255)`, flattens it, has two hidden
+# `layers.Dense(width, activation="relu")` layers, each followed by `layers.Dropout(0.2)`,
+# and ends in `layers.Dense(10, activation="softmax")`, compiled with
+# `keras.optimizers.Adam(learning_rate)`, the `"sparse_categorical_crossentropy"` loss and
+# the `"accuracy"` metric.
+
+# %%
+def build_model(width, learning_rate):
+    ### BEGIN SOLUTION
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(28, 28)),
+            layers.Rescaling(1 / 255),
+            layers.Flatten(),
+            layers.Dense(width, activation="relu"),
+            layers.Dropout(0.2),
+            layers.Dense(width, activation="relu"),
+            layers.Dropout(0.2),
+            layers.Dense(10, activation="softmax"),
+        ],
+        name=f"mlp_{width}",
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+    ### END SOLUTION
+
+
+build_model(256, 1e-3).summary()
+
+# %% [markdown]
+# ## The sweep
+#
+# For every pair of a learning rate in `learning_rates` and a width in `widths`, build a
+# model, train it for `sweep_epochs` epochs on the training split with the validation split as
+# `validation_data`, and store its best validation accuracy in `sweep_results[(width,
+# learning_rate)]`. Short runs rank configurations well enough, at a fraction of the cost
+# of full ones.
+
+# %%
+learning_rates = [3e-4, 1e-3, 3e-3]
+widths = [256, 512]
+sweep_epochs = 3
+sweep_results = {}
+### BEGIN SOLUTION
+for width, learning_rate in itertools.product(widths, learning_rates):
+    started = time.monotonic()
+    candidate = build_model(width, learning_rate)
+    run = candidate.fit(
+        x_train, y_train, batch_size=128, epochs=sweep_epochs, validation_data=(x_val, y_val), verbose=0
+    )
+    sweep_results[(width, learning_rate)] = max(run.history["val_accuracy"])
+    print(
+        f"width {width:4d}, learning rate {learning_rate:.0e}: validation accuracy "
+        f"{sweep_results[(width, learning_rate)]:.4f} ({time.monotonic() - started:.1f} s)"
+    )
+### END SOLUTION
+
+# %% [markdown]
+# ## The validation curve
+#
+# Too small a learning rate has not got far in three epochs; too large a one jumps around
+# the minimum. A wider layer helps at every rate, up to a point.
+
+# %%
+figure, axis = plt.subplots(figsize=(6, 3.8))
+for width in widths:
+    axis.plot(learning_rates, [sweep_results[(width, rate)] for rate in learning_rates], "o-", label=f"width {width}")
+axis.set(xscale="log", xlabel="learning rate", ylabel="validation accuracy",
+         title=f"Validation curve after {sweep_epochs} epochs")
+axis.grid(alpha=0.3)
+axis.legend()
+plt.show()
+
+best_width, best_learning_rate = max(sweep_results, key=sweep_results.get)
+print(f"chosen: width {best_width}, learning rate {best_learning_rate:g}")
+
+# %% [markdown]
+# ## Retrain the winner, stop early
+#
+# Build `model` with the chosen width, and the chosen learning rate as the start of a
+# schedule that decays it to zero over `max_epochs` epochs
+# (`keras.optimizers.schedules.CosineDecay`): long runs gain from smaller steps at the end.
+# Train it with a `keras.callbacks.EarlyStopping` callback that watches `val_accuracy`,
+# waits a few epochs (`patience`) and restores the best weights
+# (`restore_best_weights=True`). Keep what `fit` returns in `history`.
+
+# %%
+max_epochs = 30
+### BEGIN SOLUTION
+steps_per_epoch = int(np.ceil(len(x_train) / 128))
+schedule = keras.optimizers.schedules.CosineDecay(best_learning_rate, decay_steps=max_epochs * steps_per_epoch)
+model = build_model(best_width, schedule)
+early_stopping = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=6, restore_best_weights=True)
+history = model.fit(
+    x_train,
+    y_train,
+    batch_size=128,
+    epochs=max_epochs,
+    validation_data=(x_val, y_val),
+    callbacks=[early_stopping],
+    verbose=2,
+)
+### END SOLUTION
+
+figure, axis = plt.subplots(figsize=(6, 3.5))
+epochs = np.arange(1, len(history.history["accuracy"]) + 1)
+axis.plot(epochs, history.history["accuracy"], label="training")
+axis.plot(epochs, history.history["val_accuracy"], label="validation")
+best_epoch = int(np.argmax(history.history["val_accuracy"])) + 1
+axis.axvline(best_epoch, color="grey", linestyle="--", label=f"restored (epoch {best_epoch})")
+axis.set(xlabel="epoch", ylabel="accuracy", title="The chosen configuration")
+axis.grid(alpha=0.3)
+axis.legend()
+plt.show()
+
+# %% [markdown]
+# ## The test set, once
+#
+# Every choice is made; this is the single look at the test set. Its accuracy is an honest
+# estimate because nothing above was tuned on it.
+
+# %%
+test_accuracy = float(np.mean(model.predict(x_test, verbose=0).argmax(axis=1) == y_test))
+print(f"test accuracy: {test_accuracy:.4f}")
+
+# %% [markdown]
+# ## Check yourself
+#
+# This compares your validation accuracy, computed exactly as the runner computes test
+# accuracy (the most probable class against the true label), with the goal. The official
+# score is the runner's: `workshop check` scores your `model` on held-out test data.
+
+# %%
+goal = 0.885  # test_accuracy >= 0.885
+val_accuracy = float(np.mean(model.predict(x_val, verbose=0).argmax(axis=1) == y_val))
+verdict = "meets" if val_accuracy >= goal else "is below"
+print(f"Validation accuracy {val_accuracy:.4f} {verdict} the goal of {goal}.")
+print("The official score is the test accuracy the runner measures on held-out data.")
