@@ -4,7 +4,10 @@ offline assets, the search index, and the generated agenda and results pages."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
@@ -196,3 +199,23 @@ def test_lessons_typeset_math_locally(learner_site):
     page = (learner_site / "lessons" / "02_classification" / "index.html").read_text(encoding="utf-8")
     assert 'class="arithmatex"' in page
     assert "javascripts/mathjax/tex-mml-chtml.js" in page
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(QUICK, reason="quick site builds publish only what is cached")
+def test_a_rebuild_with_nothing_changed_does_not_train_again(instructor_site, tmp_path):
+    executed = {unit.name: cache.executed_path(unit) for unit in all_units()}
+    assert all(path.exists() for path in executed.values())
+    before = {name: path.stat().st_mtime_ns for name, path in executed.items()}
+    completed = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        cwd=REPO,
+        env={**os.environ, "WORKSHOP_SOLUTIONS": "1"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert "Executing" not in completed.stderr, "a solution was executed again"
+    assert {name: path.stat().st_mtime_ns for name, path in executed.items()} == before
+    assert (tmp_path / "site" / "solutions" / "02_fashion_mnist_logreg" / "index.html").exists()

@@ -284,7 +284,8 @@ def execute_and_score(notebook, unit, workdir, isolation, result, finish, execut
         if any("MemoryError" in line or "std::bad_alloc" in line for line in tail):
             hint = f" It ran out of memory (limit {isolation.memory_bytes // 2**30} GiB)."
         return finish("error", f"The notebook process ended unexpectedly ({running or 'before the first cell'}).{hint}\n" + "\n".join(tail))
-    if executed_path is not None and (out_dir / "executed.ipynb").exists():
+    # Only a notebook that ran to the end is kept: the site must never publish a traceback.
+    if executed_path is not None and execution.get("status") == "ok" and (out_dir / "executed.ipynb").exists():
         executed_path = Path(executed_path)
         executed_path.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(out_dir / "executed.ipynb", executed_path.with_suffix(".tmp"))
