@@ -1,0 +1,212 @@
+# %% [markdown]
+# # A CNN and what it learns
+#
+# - **Goal:** `test_accuracy >= 0.92` on the 10,000 held-out test images, scored by the runner
+# - **Budget:** 240 s of training on a 2-core laptop CPU
+# - **Data:** `fashion-mnist` (60,000 training and 10,000 test images, 28x28 grey, 10 classes)
+#
+# A convolutional network knows two facts about images before it sees one: nearby pixels
+# belong together, and a pattern means the same wherever it appears. With those built in, a
+# small CNN beats every MLP on this data. Then we look inside: the filters of the first layer,
+# the feature maps they produce, and a linear probe that measures how much better the
+# network's learned features are than raw pixels for the very same linear classifier.
+#
+# Your model must take the raw images (`uint8` pixel values from 0 to 255, shape 28x28):
+# rescaling and the channel axis `Conv2D` needs go inside the model.
+
+# %% [markdown]
+# ## The data
+
+# %%
+import keras
+import numpy as np
+from keras import layers
+from matplotlib import pyplot as plt
+
+keras.utils.set_random_seed(42)
+
+(x_train_full, y_train_full), (x_test, y_test) = keras.datasets.fashion_mnist.load_data()
+class_names = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+               "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+x_train, y_train = x_train_full[:-10_000], y_train_full[:-10_000]
+x_val, y_val = x_train_full[-10_000:], y_train_full[-10_000:]
+print(f"train {x_train.shape}, validation {x_val.shape}, test {x_test.shape}")
+
+# %% [markdown]
+# ## The network
+#
+# Build `model`: `keras.Input(shape=(28, 28))`, `layers.Rescaling(1 / 255)`,
+# `layers.Reshape((28, 28, 1))`, then two blocks of `layers.Conv2D` (32 filters of 3x3 with
+# `padding="same"`, then 64 filters of 3x3), `layers.BatchNormalization()`,
+# `layers.Activation("relu")` and `layers.MaxPooling2D(2)`; then
+# `layers.Flatten(name="features")`, `layers.Dropout(0.3)`,
+# `layers.Dense(256, activation="relu")`, `layers.Dropout(0.3)` and
+# `layers.Dense(10, activation="softmax")`. Name the first activation `"conv1_relu"`: the
+# figures below look at its output. Batch normalisation keeps each layer's inputs on a steady
+# scale, which lets the network train faster.
+
+# %%
+### BEGIN SOLUTION
+model = keras.Sequential(
+    [
+        keras.Input(shape=(28, 28)),
+        layers.Rescaling(1 / 255),
+        layers.Reshape((28, 28, 1)),
+        layers.Conv2D(32, 3, padding="same", use_bias=False, name="conv1"),
+        layers.BatchNormalization(),
+        layers.Activation("relu", name="conv1_relu"),
+        layers.MaxPooling2D(2),
+        layers.Conv2D(64, 3, use_bias=False),
+        layers.BatchNormalization(),
+        layers.Activation("relu"),
+        layers.MaxPooling2D(2),
+        layers.Flatten(name="features"),
+        layers.Dropout(0.3),
+        layers.Dense(256, activation="relu"),
+        layers.Dropout(0.3),
+        layers.Dense(10, activation="softmax"),
+    ],
+    name="small_cnn",
+)
+### END SOLUTION
+model.summary()
+
+# %% [markdown]
+# ## Training
+#
+# Compile with `keras.optimizers.Adam`, the `"sparse_categorical_crossentropy"` loss and the
+# `"accuracy"` metric, then train with the validation split as `validation_data` and
+# `keras.callbacks.EarlyStopping(monitor="val_accuracy", restore_best_weights=True)`; keep
+# what `fit` returns in `history`. A learning rate that starts at 0.002 and decays to zero
+# over 16 epochs (`keras.optimizers.schedules.CosineDecay`), with minibatches of 128, takes
+# about four minutes on a 2-core laptop.
+
+# %%
+### BEGIN SOLUTION
+num_epochs = 16
+batch_size = 128
+steps_per_epoch = int(np.ceil(len(x_train) / batch_size))
+learning_rate = keras.optimizers.schedules.CosineDecay(2e-3, decay_steps=num_epochs * steps_per_epoch)
+model.compile(
+    optimizer=keras.optimizers.Adam(learning_rate),
+    loss="sparse_categorical_crossentropy",
+    metrics=["accuracy"],
+)
+early_stopping = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=5, restore_best_weights=True)
+history = model.fit(
+    x_train,
+    y_train,
+    batch_size=batch_size,
+    epochs=num_epochs,
+    validation_data=(x_val, y_val),
+    callbacks=[early_stopping],
+    verbose=2,
+)
+### END SOLUTION
+
+figure, axis = plt.subplots(figsize=(6, 3.5))
+epochs = np.arange(1, len(history.history["accuracy"]) + 1)
+axis.plot(epochs, history.history["accuracy"], label="training")
+axis.plot(epochs, history.history["val_accuracy"], label="validation")
+axis.set(xlabel="epoch", ylabel="accuracy", title="Learning curves")
+axis.grid(alpha=0.3)
+axis.legend()
+plt.show()
+
+# %% [markdown]
+# ## Filters and feature maps
+#
+# The first layer's 32 filters are 3x3 grids of weights, small edge and blob detectors. Each
+# produces a feature map: where in the image its pattern occurs.
+
+# %%
+kernels = model.get_layer("conv1").get_weights()[0][:, :, 0, :]
+limit = np.abs(kernels).max()
+figure, axes = plt.subplots(4, 8, figsize=(8, 4.3))
+for index, axis in enumerate(axes.flat):
+    axis.imshow(kernels[:, :, index], cmap="RdBu_r", vmin=-limit, vmax=limit)
+    axis.axis("off")
+figure.suptitle("The 32 filters of the first convolution (red positive, blue negative)")
+plt.show()
+
+first_layer = keras.Model(model.inputs, model.get_layer("conv1_relu").output)
+image = x_val[:1]
+feature_maps = first_layer.predict(image, verbose=0)[0]
+figure, axes = plt.subplots(3, 6, figsize=(9, 4.8))
+axes.flat[0].imshow(image[0], cmap="gray_r")
+axes.flat[0].set_title(class_names[y_val[0]], fontsize=8)
+for index, axis in enumerate(axes.flat[1:]):
+    axis.imshow(feature_maps[:, :, index], cmap="magma")
+    axis.set_title(f"filter {index}", fontsize=8)
+for axis in axes.flat:
+    axis.axis("off")
+figure.suptitle("One validation image and 17 of its first-layer feature maps (after ReLU)")
+plt.show()
+
+# %% [markdown]
+# ## Linear probes: raw pixels against learned features
+#
+# Cut the trained network at its `features` layer, `extractor = keras.Model(model.inputs,
+# model.get_layer("features").output)`, and turn the training and validation images into
+# feature vectors. Then train two logistic regressions (a single softmax `Dense` layer) with
+# the same recipe, one on the raw pixels and one on the features, and report each one's
+# validation accuracy in `pixel_probe_accuracy` and `feature_probe_accuracy`.
+
+# %%
+### BEGIN SOLUTION
+extractor = keras.Model(model.inputs, model.get_layer("features").output)
+train_features = extractor.predict(x_train, batch_size=1000, verbose=0)
+val_features = extractor.predict(x_val, batch_size=1000, verbose=0)
+print(f"{train_features.shape[1]} learned features per image, against 784 pixels")
+
+
+def train_probe(train_inputs, val_inputs):
+    """A logistic regression on standardised inputs; returns its validation accuracy."""
+    normalizer = layers.Normalization()
+    normalizer.adapt(train_inputs)
+    probe = keras.Sequential(
+        [keras.Input(shape=train_inputs.shape[1:]), normalizer, layers.Dense(10, activation="softmax")]
+    )
+    probe.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
+    probe.fit(train_inputs, y_train, batch_size=256, epochs=8, verbose=0)
+    return float(np.mean(probe.predict(val_inputs, verbose=0).argmax(axis=1) == y_val))
+
+
+pixel_probe_accuracy = train_probe(
+    x_train.reshape(len(x_train), -1).astype("float32"), x_val.reshape(len(x_val), -1).astype("float32")
+)
+feature_probe_accuracy = train_probe(train_features, val_features)
+### END SOLUTION
+cnn_accuracy = float(np.mean(model.predict(x_val, verbose=0).argmax(axis=1) == y_val))
+print(f"validation accuracy  linear probe on pixels: {pixel_probe_accuracy:.4f}   "
+      f"on learned features: {feature_probe_accuracy:.4f}   whole CNN: {cnn_accuracy:.4f}")
+
+figure, axis = plt.subplots(figsize=(6, 3.2))
+names = ["logistic regression\non raw pixels", "logistic regression\non CNN features", "whole CNN"]
+values = [pixel_probe_accuracy, feature_probe_accuracy, cnn_accuracy]
+bars = axis.barh(names, values, color=["tab:grey", "tab:blue", "tab:green"])
+axis.bar_label(bars, fmt="%.3f", padding=3)
+axis.set(xlim=(0.75, 1.0), xlabel="validation accuracy", title="Same linear classifier, different inputs")
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## The test set, once
+
+# %%
+test_accuracy = float(np.mean(model.predict(x_test, verbose=0).argmax(axis=1) == y_test))
+print(f"test accuracy: {test_accuracy:.4f}")
+
+# %% [markdown]
+# ## Check yourself
+#
+# This compares your validation accuracy, computed exactly as the runner computes test
+# accuracy (the most probable class against the true label), with the goal. The official
+# score is the runner's: `workshop check` scores your `model` on held-out test data.
+
+# %%
+goal = 0.92  # test_accuracy >= 0.92
+val_accuracy = float(np.mean(model.predict(x_val, verbose=0).argmax(axis=1) == y_val))
+verdict = "meets" if val_accuracy >= goal else "is below"
+print(f"Validation accuracy {val_accuracy:.4f} {verdict} the goal of {goal}.")
+print("The official score is the test accuracy the runner measures on held-out data.")
