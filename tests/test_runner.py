@@ -96,7 +96,7 @@ def test_check_json_output(tmp_path):
     path = tmp_path / f"{UNIT}.py"
     path.write_text(UNTRAINED)
     completed = subprocess.run(
-        [sys.executable, "-m", "workshop", "check", str(path), "--json"], capture_output=True, text=True, cwd=REPO
+        [sys.executable, "-m", "workshop", "check", str(path), "--json"], capture_output=True, text=True, cwd=REPO, check=False
     )
     report = json.loads(completed.stdout)
     assert completed.returncode == 1

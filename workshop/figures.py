@@ -15,7 +15,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from matplotlib import pyplot as plt  # noqa: E402
+from matplotlib import pyplot as plt
 
 # A white card behind every plot keeps axes and labels readable in dark mode.
 plt.rcParams.update(

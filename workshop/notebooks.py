@@ -26,7 +26,7 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
                 f"{path.name} is not a valid notebook file (it is not readable JSON: {error}). "
                 "Re-download it from Jupyter or Colab with File > Download > .ipynb."
             ) from None
-        except Exception as error:  # nbformat raises several kinds for malformed notebooks
+        except Exception as error:  # noqa: BLE001 - nbformat raises several kinds for malformed notebooks
             raise SubmissionError(f"{path.name} is not a valid notebook: {error}") from None
         try:
             nbformat.validate(notebook)

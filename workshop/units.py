@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +18,6 @@ EXERCISES_DIR = REPO / "exercises"
 GOAL_PATTERN = re.compile(r"\*\*Goal:\*\*\s*`(?P<metric>[a-z_]+)\s*(?P<op>>=|<=)\s*(?P<value>[0-9.]+)`")
 BUDGET_PATTERN = re.compile(r"\*\*Budget:\*\*\s*(?P<seconds>[0-9]+)\s*s\b")
 DATA_PATTERN = re.compile(r"\*\*Data:\*\*\s*(?P<names>(?:`[a-z0-9-]+`[,\s]*)+)")
-# Optional: the published result this unit's model family is known for, shown on the results page,
-#   - **Reference:** 0.841 test accuracy (logistic regression, Xiao et al. 2017 benchmark)
-REFERENCE_PATTERN = re.compile(r"\*\*Reference:\*\*\s*(?P<text>.+)")
 TITLE_PATTERN = re.compile(r"^#\s+(?P<title>.+)$", re.MULTILINE)
 UNIT_NAME_PATTERN = re.compile(r"^\d\d_[a-z0-9_]+$")
 
@@ -40,7 +38,7 @@ class Goal:
     value: float
 
     def is_met(self, value: float | None) -> bool:
-        if value is None or value != value:  # None or NaN never meets a goal
+        if value is None or math.isnan(value):  # a missing or NaN score never meets a goal
             return False
         return value >= self.value if self.op == ">=" else value <= self.value
 
@@ -60,7 +58,6 @@ class Unit:
     budget_seconds: int
     datasets: tuple[str, ...]
     solution_path: Path
-    reference: str | None = None
 
     @property
     def number(self) -> int:
@@ -109,7 +106,6 @@ def parse_declaration(name: str, markdown: str, path: Path) -> Unit:
         budget_seconds=int(budget["seconds"]),
         datasets=tuple(re.findall(r"`([a-z0-9-]+)`", data["names"])),
         solution_path=path,
-        reference=(match["text"].strip() if (match := REFERENCE_PATTERN.search(markdown)) else None),
     )
 
 
