@@ -364,8 +364,29 @@ def exclude_outputs_from_search(content: str) -> str:
     return "".join(pieces) + content[position:]
 
 
+NBCONVERT_ALT = 'alt="No description has been provided for this image"'
+HEADING = re.compile(r"<h[1-3][^>]*>(.*?)</h[1-3]>", re.DOTALL)
+
+
+def describe_output_images(content: str) -> str:
+    """Give nbconvert's figures an alt text that says where they come from.
+
+    nbconvert labels every output image "No description has been provided for this image";
+    the nearest heading above a figure tells a screen-reader user what it shows.
+    """
+    pieces = content.split(NBCONVERT_ALT)
+    described = [pieces[0]]
+    for piece in pieces[1:]:
+        headings = HEADING.findall("".join(described))
+        section = re.sub(r"<[^>]+>|¶", "", headings[-1]).strip() if headings else "the notebook"
+        described.append(f'alt="Figure drawn by the code cell above, in the section {html.escape(section)}"')
+        described.append(piece)
+    return "".join(described)
+
+
 def clean_notebook_html(content: str) -> str:
     content = CDN_SCRIPTS.sub("", content)
+    content = describe_output_images(content)
     # Code cells scroll sideways: make them reachable from the keyboard, as Material does.
     content = content.replace('<div class="highlight-ipynb', '<div tabindex="0" class="highlight-ipynb')
     content = exclude_outputs_from_search(content)
