@@ -502,6 +502,16 @@ def run_all(
         atomic_write(out_dir / "sandbox.json", json.dumps(report, indent=2) + "\n")
         for warning in plan.warnings:
             print(f"warning: {warning}", file=log)
+        # A sandbox that was asked for but does not hold must stop the batch before any
+        # submission runs: one that writes into solutions/ or reads the held-out labels
+        # would otherwise do so unnoticed.
+        failing = [name for name in ("network", "read_only", "hidden") if not plan.protections[name]["active"]]
+        if use_namespaces and failing:
+            raise GradeError(
+                f"The sandbox does not hold here ({', '.join(failing)} not effective; see {out_dir / 'sandbox.json'}). "
+                "Nothing was graded. To grade without it anyway, pass --no-namespaces: submissions can then "
+                "reach the network and read or write whatever this user can."
+            )
 
         run_jobs = [Job(s.learner, str(s.path), s.sha256, unit.name, str(out_dir), plan, timeout_seconds) for s in todo]
         if dask:

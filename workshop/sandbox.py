@@ -203,12 +203,24 @@ def q(value: str | os.PathLike) -> str:
     return shlex.quote(str(value))
 
 
-def setup_script(*, ip: str | None, read_only: list[Path], hidden: list[Path], tmp: Path, view: Path | None) -> str:
+def setup_script(
+    *,
+    ip: str | None,
+    read_only: list[Path],
+    hidden: list[Path],
+    tmp: Path,
+    view: Path | None,
+    bind_back: list[Path] = (),
+    rehide: list[Path] = (),
+) -> str:
     """The shell run inside the new namespaces before the submission's process starts.
 
     The order matters: read-only bind mounts first (a non-recursive bind would drop mounts
     below it), then the root made read-only, then the hiding tmpfs mounts on top, then a
     private /tmp into which the run's working directory (and the view) are bound back.
+    ``bind_back`` are folders under /tmp the run needs read-only (the repository and the
+    virtual environment, when a checkout lives there, as CI's may); ``rehide`` are the hidden
+    folders inside them (solutions/, .git, a grade output), hidden again once bound back.
     """
     lines = ["set -e"]
     if ip:
@@ -228,6 +240,11 @@ def setup_script(*, ip: str | None, read_only: list[Path], hidden: list[Path], t
     lines.append('mkdir -p "$W"')
     # -c: no canonicalising; the relative source resolves from the old /tmp (our cwd).
     lines.append(f'mount -c --bind "./${{W#{tmp_text}/}}" "$W" && mount -o remount,bind,rw "$W"')
+    for path in bind_back:
+        relative = os.path.relpath(path, tmp)
+        lines.append(f"mkdir -p {q(path)} && mount -c --bind ./{q(relative)} {q(path)} && mount -o remount,bind,ro {q(path)}")
+    for path in rehide:
+        lines.append(f"mount -t tmpfs -o ro,size=4k,mode=755 workshop-hidden {q(path)}")
     if view is not None:
         # The view's top folders (view/, view/keras/, view/keras/datasets/) are re-created in the
         # private /tmp, writable: Keras writes its config under KERAS_HOME, and falls back to
@@ -407,7 +424,12 @@ def build_plan(
     )
     read_only = existing([repo, keras_home, data.data_dir().parent])
     tmp = Path(tempfile.gettempdir()).resolve()
-    # Paths below the private /tmp need no mount of their own: it hides them already.
+    # What the run needs from below /tmp is bound back into the private /tmp, read-only; the
+    # hidden folders inside it are hidden again. Everything else below /tmp the private /tmp
+    # hides already, so it needs no mount of its own.
+    bind_back = [p for p in existing([repo, Path(sys.prefix)]) if tmp in p.parents]
+    bind_back = [p for p in bind_back if not any(other in p.parents for other in bind_back)]
+    rehide = [p for p in hidden if tmp in p.parents and any(b == p or b in p.parents for b in bind_back)]
     hidden = [p for p in hidden if tmp not in p.parents]
     read_only = [p for p in read_only if tmp not in p.parents]
     if view is not None and tmp not in Path(view).resolve().parents:
@@ -420,13 +442,21 @@ def build_plan(
     elif missing:
         plan.warnings.append(f"No namespaces: {', '.join(missing)} not found.")
     else:
-        script = setup_script(ip=ip, read_only=read_only, hidden=hidden, tmp=tmp, view=Path(view) if view else None)
+        script = setup_script(
+            ip=ip,
+            read_only=read_only,
+            hidden=hidden,
+            tmp=tmp,
+            view=Path(view) if view else None,
+            bind_back=bind_back,
+            rehide=rehide,
+        )
         attempts = [("root", False)] if os.geteuid() == 0 else []
         attempts.append(("user namespace", True))
         errors = []
         for mechanism, user_namespace in attempts:
             prefix = namespace_prefix(script, user_namespace=user_namespace)
-            report, error = run_probe(prefix, read_only, hidden, Path(view) if view else None)
+            report, error = run_probe(prefix, read_only + bind_back, hidden + rehide, Path(view) if view else None)
             if report is None:
                 errors.append(f"{mechanism}: {error}")
                 continue
