@@ -20,7 +20,7 @@
 # environment already has it):
 
 # %%
-# %pip install captcha==0.7.1
+# %pip install --quiet --disable-pip-version-check captcha==0.7.1
 
 # %% [markdown]
 # The generator below draws `num_captchas` random 4-digit strings and their images. The
