@@ -10,13 +10,14 @@ SOLUTIONS ?= 0
 NODE_STAMP := node_modules/.installed-$(shell cat package-lock.json 2>/dev/null | cksum | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data exercises site site-learner serve test browser lint clean
+.PHONY: help setup data exercises site site-learner serve test check browser lint format clean
 
 help: ## list the tasks
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.lock pyproject.toml
-	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required (PYTHON=python3.11 make ...)"'
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required; $(PYTHON) is " + sys.version.split()[0] + ". Use PYTHON=python3.11 make ...")'
+	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || { echo "$(PYTHON) cannot create virtual environments (Debian: sudo apt-get install python3-venv)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
@@ -53,11 +54,23 @@ browser: ## install Debian's Chromium for the browser tests, if missing
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "Install Chromium (Debian: sudo apt-get install chromium) for the browser tests."; fi; }
 
-test: data browser ## run every test: units train for real, the site builds, the browser checks it
+test: data browser ## run every test: units train for real (two at a time), the site builds, the browser checks it
 	$(BIN)/python -m pytest
 
-lint: setup ## ruff
-	$(BIN)/ruff check workshop tests scripts solutions
+check: lint data browser ## the fast tier (a few minutes): lint, format, exercises in sync, every test that trains nothing
+	$(BIN)/workshop exercises --check
+	$(BIN)/python -m pytest -m "not slow"
+
+# exercises/ is generated from solutions/ (and leaves names undefined on purpose): not linted.
+LINTED := workshop tests solutions $(wildcard scripts)
+
+lint: setup ## ruff: lint rules and formatting (make format fixes the formatting)
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+
+format: setup ## format the code with ruff, then regenerate exercises/
+	$(BIN)/ruff format $(LINTED)
+	$(BIN)/workshop exercises
 
 clean: ## remove built and cached outputs (keeps .venv and datasets)
 	rm -rf site build .cache artifacts

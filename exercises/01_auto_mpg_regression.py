@@ -44,8 +44,17 @@ train_dataset = dataset.sample(frac=0.8, random_state=0)
 test_dataset = dataset.drop(train_dataset.index)
 
 # Features as float32 arrays, in the column order the model contract fixes.
-feature_names = ["Cylinders", "Displacement", "Horsepower", "Weight", "Acceleration", "Model Year",
-                 "Europe", "Japan", "USA"]
+feature_names = [
+    "Cylinders",
+    "Displacement",
+    "Horsepower",
+    "Weight",
+    "Acceleration",
+    "Model Year",
+    "Europe",
+    "Japan",
+    "USA",
+]
 train_features = train_dataset[feature_names].to_numpy(dtype="float32")
 train_labels = train_dataset["MPG"].to_numpy(dtype="float32")
 test_features = test_dataset[feature_names].to_numpy(dtype="float32")
@@ -114,7 +123,7 @@ model.summary()
 figure, axis = plt.subplots(figsize=(7, 3.8))
 for name, run in [("linear", linear_history), ("network", history)]:
     epochs = np.arange(1, len(run.history["loss"]) + 1)
-    line, = axis.plot(epochs, run.history["loss"], label=f"{name}, training")
+    (line,) = axis.plot(epochs, run.history["loss"], label=f"{name}, training")
     axis.plot(epochs, run.history["val_loss"], "--", color=line.get_color(), label=f"{name}, validation")
 axis.set(xlabel="epoch", ylabel="mean absolute error (mpg)", ylim=(0, 10), title="Learning curves")
 axis.grid(alpha=0.3)

@@ -29,8 +29,7 @@ keras.utils.set_random_seed(42)
 rng = np.random.default_rng(42)
 
 (x_train_full, y_train_full), (x_test, y_test) = keras.datasets.fashion_mnist.load_data()
-class_names = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-               "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+class_names = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 x_train, y_train = x_train_full[:-10_000], y_train_full[:-10_000]
 x_val, y_val = x_train_full[-10_000:], y_train_full[-10_000:]
 
@@ -45,6 +44,7 @@ print(f"train {features_train.shape}, validation {features_val.shape}")
 # Write `softmax(logits)` for a batch of logits of shape (examples, classes): exponentiate
 # and divide each row by its sum. Subtract each row's maximum first; the result is the same,
 # and `np.exp` can no longer overflow.
+
 
 # %%
 def softmax(logits):
@@ -69,6 +69,7 @@ assert np.allclose(probabilities.sum(axis=1), 1.0)
 # $$\frac{\partial L}{\partial W} = \frac{1}{N} X^\top (P - Y), \qquad
 # \frac{\partial L}{\partial b} = \frac{1}{N} \sum_i (P - Y)_i .$$
 
+
 # %%
 def cross_entropy(weights, biases, features, labels):
     # YOUR CODE HERE
@@ -82,8 +83,10 @@ def gradients(weights, biases, features, labels):
 
 # With all weights zero every class gets probability 1/10, so the loss is log 10.
 zero_weights, zero_biases = np.zeros((num_features, num_classes)), np.zeros(num_classes)
-print(f"loss with zero weights: {cross_entropy(zero_weights, zero_biases, features_train, y_train):.4f}, "
-      f"log 10 = {np.log(10):.4f}")
+print(
+    f"loss with zero weights: {cross_entropy(zero_weights, zero_biases, features_train, y_train):.4f}, "
+    f"log 10 = {np.log(10):.4f}"
+)
 zero_weight_gradient, zero_bias_gradient = gradients(zero_weights, zero_biases, features_train[:100], y_train[:100])
 print(f"gradient shapes: {zero_weight_gradient.shape} and {zero_bias_gradient.shape}")
 

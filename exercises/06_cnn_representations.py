@@ -26,8 +26,7 @@ from matplotlib import pyplot as plt
 keras.utils.set_random_seed(42)
 
 (x_train_full, y_train_full), (x_test, y_test) = keras.datasets.fashion_mnist.load_data()
-class_names = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-               "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+class_names = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 x_train, y_train = x_train_full[:-10_000], y_train_full[:-10_000]
 x_val, y_val = x_train_full[-10_000:], y_train_full[-10_000:]
 print(f"train {x_train.shape}, validation {x_val.shape}, test {x_test.shape}")
@@ -116,8 +115,10 @@ plt.show()
 # YOUR CODE HERE
 raise NotImplementedError("Complete this cell: see the instructions above it.")
 cnn_accuracy = float(np.mean(model.predict(x_val, verbose=0).argmax(axis=1) == y_val))
-print(f"validation accuracy  linear probe on pixels: {pixel_probe_accuracy:.4f}   "
-      f"on learned features: {feature_probe_accuracy:.4f}   whole CNN: {cnn_accuracy:.4f}")
+print(
+    f"validation accuracy  linear probe on pixels: {pixel_probe_accuracy:.4f}   "
+    f"on learned features: {feature_probe_accuracy:.4f}   whole CNN: {cnn_accuracy:.4f}"
+)
 
 figure, axis = plt.subplots(figsize=(6, 3.2))
 names = ["logistic regression\non raw pixels", "logistic regression\non CNN features", "whole CNN"]

@@ -29,8 +29,7 @@ from matplotlib import pyplot as plt
 keras.utils.set_random_seed(42)
 
 (x_train_full, y_train_full), (x_test, y_test) = keras.datasets.fashion_mnist.load_data()
-class_names = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-               "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+class_names = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 
 # The last 10,000 training images become the validation set.
 x_train, y_train = x_train_full[:-10_000], y_train_full[:-10_000]

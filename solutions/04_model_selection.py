@@ -45,6 +45,7 @@ print(f"train {x_train.shape}, validation {x_val.shape}, test {x_test.shape}")
 # `keras.optimizers.Adam(learning_rate)`, the `"sparse_categorical_crossentropy"` loss and
 # the `"accuracy"` metric.
 
+
 # %%
 def build_model(width, learning_rate):
     ### BEGIN SOLUTION
@@ -110,8 +111,12 @@ for width, learning_rate in itertools.product(widths, learning_rates):
 figure, axis = plt.subplots(figsize=(6, 3.8))
 for width in widths:
     axis.plot(learning_rates, [sweep_results[(width, rate)] for rate in learning_rates], "o-", label=f"width {width}")
-axis.set(xscale="log", xlabel="learning rate", ylabel="validation accuracy",
-         title=f"Validation curve after {sweep_epochs} epochs")
+axis.set(
+    xscale="log",
+    xlabel="learning rate",
+    ylabel="validation accuracy",
+    title=f"Validation curve after {sweep_epochs} epochs",
+)
 axis.grid(alpha=0.3)
 axis.legend()
 plt.show()

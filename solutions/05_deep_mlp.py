@@ -25,8 +25,7 @@ from matplotlib import pyplot as plt
 keras.utils.set_random_seed(42)
 
 (x_train_full, y_train_full), (x_test, y_test) = keras.datasets.fashion_mnist.load_data()
-class_names = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-               "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+class_names = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 x_train, y_train = x_train_full[:-10_000], y_train_full[:-10_000]
 x_val, y_val = x_train_full[-10_000:], y_train_full[-10_000:]
 print(f"train {x_train.shape}, validation {x_val.shape}, test {x_test.shape}")
@@ -128,8 +127,15 @@ figure, axis = plt.subplots(figsize=(6.5, 5.5))
 image = axis.imshow(confusion, cmap="Blues")
 for row in range(10):
     for column in range(10):
-        axis.text(column, row, confusion[row, column], ha="center", va="center", fontsize=7,
-                  color="white" if confusion[row, column] > confusion.max() / 2 else "black")
+        axis.text(
+            column,
+            row,
+            confusion[row, column],
+            ha="center",
+            va="center",
+            fontsize=7,
+            color="white" if confusion[row, column] > confusion.max() / 2 else "black",
+        )
 axis.set_xticks(range(10), class_names, rotation=60, ha="right", fontsize=8)
 axis.set_yticks(range(10), class_names, fontsize=8)
 axis.set(xlabel="predicted", ylabel="true", title="Validation confusion matrix")

@@ -1,31 +1,156 @@
-"""Shared fixtures: every solution is executed once per test run and the result reused."""
+"""Shared fixtures: every solution is executed once per test run and the result reused.
+
+The solutions train in the background while the rest of the suite runs: one lane per core (two on
+the course's 2-core machine), each run pinned to its own core with every thread pool sized to one
+thread, so a unit's value is the same from one run to the next whatever else the machine is doing.
+Tests that need a solution's result run last and wait for it; the longest solutions start first.
+"""
 
 from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 
 from workshop import cache, results
-from workshop.runner import run_unit
+from workshop.runner import Isolation, run_unit
 from workshop.units import all_units, load_unit
 
 UNIT_NAMES = [unit.name for unit in all_units()]
 
 
+def available_cores() -> list[int]:
+    return sorted(os.sched_getaffinity(0))
+
+
+def lane_count() -> int:
+    """WORKSHOP_TEST_LANES, else one lane per available core."""
+    configured = os.environ.get("WORKSHOP_TEST_LANES")
+    return max(1, int(configured)) if configured else len(available_cores())
+
+
 class SolutionRuns:
     """Runs each reference solution at most once per session, records it, caches its notebook."""
 
-    def __init__(self):
-        self.runs = {}
+    def __init__(self, lanes: int):
+        self.lanes = lanes
+        self.executor = ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="solution-lane")
+        self.free_cores: queue.Queue[int] = queue.Queue()
+        cores = available_cores()
+        for lane in range(lanes):
+            self.free_cores.put(cores[lane % len(cores)])
+        self.runs: dict[str, Future] = {}
+        self.lock = threading.Lock()
+
+    def start(self, names) -> None:
+        """Queue `names`, the longest (by the last recorded run, else by budget) first."""
+        previous = results.load().get("units", {})
+
+        def expected_seconds(name: str) -> float:
+            return previous.get(name, {}).get("cpu_seconds") or load_unit(name).budget_seconds
+
+        for name in sorted(names, key=expected_seconds, reverse=True):
+            self.submit(name)
+
+    def submit(self, name: str) -> Future:
+        with self.lock:
+            if name not in self.runs:
+                self.runs[name] = self.executor.submit(self.run, name)
+            return self.runs[name]
+
+    def run(self, name: str):
+        core = self.free_cores.get()
+        try:
+            unit = load_unit(name)
+            result = run_unit(
+                unit.solution_path, unit, isolation=Isolation(cpus=(core,)), executed_path=cache.executed_path(unit)
+            )
+            results.record(result)
+            return result
+        finally:
+            self.free_cores.put(core)
 
     def get(self, name: str):
-        if name not in self.runs:
-            unit = load_unit(name)
-            result = run_unit(unit.solution_path, unit, executed_path=cache.executed_path(unit))
-            results.record(result)
-            self.runs[name] = result
-        return self.runs[name]
+        return self.submit(name).result()
+
+    def all_ran_ok(self) -> bool:
+        done = [future.result() for future in self.runs.values() if future.done() and not future.cancelled()]
+        return len(done) == len(UNIT_NAMES) and all(result.status == "ok" for result in done)
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def needs_solutions(item) -> bool:
+    """Asks for `solution_runs`, directly or through a fixture, or for the instructor build by parameter."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    return "solution_runs" in getattr(item, "fixturenames", ()) or "instructor" in params.values()
+
+
+def pytest_itemcollected(item):
+    """Every test that waits for a solution is `slow`, whether it asks directly or through a fixture
+    (marked as it is collected, so `-m "not slow"` leaves out all of them)."""
+    if needs_solutions(item):
+        item.add_marker(pytest.mark.slow)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(session, config, items):
+    """After `-m` and `-k` have selected: tests that wait for a solution go last, and the solutions
+    they need start training now, in the background."""
+    waiting = [item for item in items if needs_solutions(item)]
+    if not waiting:
+        return
+    items[:] = [item for item in items if not needs_solutions(item)] + waiting
+    if config.option.collectonly:
+        return
+    names = set()
+    for item in waiting:
+        name = getattr(getattr(item, "callspec", None), "params", {}).get("name")
+        if name is None:  # a site build or another test that needs every solution
+            names = set(UNIT_NAMES)
+            break
+        names.add(name)
+    runs = SolutionRuns(lane_count())
+    config.stash[RUNS_KEY] = runs
+    runs.start(names)
+
+
+RUNS_KEY = pytest.StashKey[SolutionRuns]()
+STARTED_KEY = pytest.StashKey[tuple[float, float]]()
+
+
+def cpu_time() -> float:
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
+def pytest_sessionstart(session):
+    session.config.stash[STARTED_KEY] = (time.monotonic(), cpu_time())
+
+
+def pytest_sessionfinish(session, exitstatus):
+    runs = session.config.stash.get(RUNS_KEY, None)
+    if runs is None:
+        return
+    if runs.all_ran_ok() and exitstatus == 0:
+        started, cpu_started = session.config.stash[STARTED_KEY]
+        results.record_run(
+            wall_seconds=time.monotonic() - started,
+            cpu_seconds=cpu_time() - cpu_started,
+            cores=len(available_cores()),
+            lanes=runs.lanes,
+        )
+    runs.close()
 
 
 @pytest.fixture(scope="session")
-def solution_runs() -> SolutionRuns:
-    return SolutionRuns()
+def solution_runs(request) -> SolutionRuns:
+    runs = request.config.stash.get(RUNS_KEY, None)
+    if runs is None:  # a test that asked for the fixture dynamically
+        runs = request.config.stash[RUNS_KEY] = SolutionRuns(lane_count())
+    return runs

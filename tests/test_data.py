@@ -472,3 +472,78 @@ url = "{closed_port_url()}/reviews_v1.tar.gz"
     (keras_datasets / "aclImdb" / "mine").mkdir(parents=True)
     data.fetch(["reviews"], progress=False)
     assert listing(keras_datasets / "aclImdb") == {"mine"}
+
+
+def hostile_member(kind: str) -> tarfile.TarInfo:
+    """One member that would write outside the unpack folder, or create a device, if extracted."""
+    if kind == "absolute":
+        info = tarfile.TarInfo("/tmp/aclImdb/train/pos/evil.txt")
+    elif kind == "dotdot":
+        info = tarfile.TarInfo("aclImdb/train/pos/../../../../evil.txt")
+    elif kind == "symlink":
+        info = tarfile.TarInfo("aclImdb/train/pos/link.txt")
+        info.type, info.linkname = tarfile.SYMTYPE, "../../../../../etc/passwd"
+    elif kind == "absolute symlink":
+        info = tarfile.TarInfo("aclImdb/train/pos/link.txt")
+        info.type, info.linkname = tarfile.SYMTYPE, "/etc/passwd"
+    elif kind == "hardlink":
+        info = tarfile.TarInfo("aclImdb/train/pos/hard.txt")
+        info.type, info.linkname = tarfile.LNKTYPE, "../outside.txt"
+    elif kind == "device":
+        info = tarfile.TarInfo("aclImdb/train/pos/null.txt")
+        info.type, info.devmajor, info.devminor = tarfile.CHRTYPE, 1, 3
+    else:
+        raise AssertionError(kind)
+    return info
+
+
+@pytest.mark.parametrize("kind", ["absolute", "dotdot", "symlink", "absolute symlink", "hardlink", "device"])
+def test_a_hostile_archive_is_refused_and_nothing_lands_outside(kind, tmp_path, monkeypatch):
+    """The data tool's own member checks: the same on every Python 3.11 (no `filter=` needed)."""
+    mirror = tmp_path / "mirror"
+    (mirror / "reviews").mkdir(parents=True)
+    archive_path = mirror / "reviews" / "reviews_v1.tar.gz"
+    with tarfile.open(archive_path, "w:gz") as archive:
+        good = tarfile.TarInfo("aclImdb/train/pos/0_9.txt")
+        good.size = 9
+        archive.addfile(good, io.BytesIO(b"Loved it."))
+        evil = hostile_member(kind)
+        if evil.isfile():
+            evil.size = 5
+            archive.addfile(evil, io.BytesIO(b"pwned"))
+        else:
+            archive.addfile(evil)
+    use_manifest(
+        monkeypatch,
+        tmp_path / "manifest.toml",
+        f"""
+[datasets.reviews]
+description = "A hostile aclImdb look-alike."
+licence = "CC0"
+citation = "This test."
+[datasets.reviews.unpack]
+archive = "reviews_v1.tar.gz"
+folder = "aclImdb"
+members = ["aclImdb/train/pos/*", "/tmp/aclImdb/*"]
+[[datasets.reviews.files]]
+name = "reviews_v1.tar.gz"
+sha256 = "{sha256(archive_path.read_bytes())}"
+url = "{closed_port_url()}/reviews_v1.tar.gz"
+""",
+    )
+    before = set(tmp_path.rglob("*"))
+    with pytest.raises(data.DataError, match="not safe to unpack"):
+        data.fetch(["reviews"], mirror=mirror, progress=False)
+    dataset_folder = data.data_dir() / "reviews"
+    # Only the verified archive (and the verification record) is left: no folder, no staging, nothing outside.
+    assert listing(dataset_folder) == {"reviews_v1.tar.gz"}
+    created = {path for path in set(tmp_path.rglob("*")) - before if dataset_folder not in path.parents}
+    assert created <= {dataset_folder, data.data_dir(), data.data_dir() / data.STATE_FILENAME}, created
+    assert not Path("/tmp/aclImdb/train/pos/evil.txt").exists() and not (tmp_path / "evil.txt").exists()
+
+
+def test_member_checks_accept_links_that_stay_inside():
+    inside = tarfile.TarInfo("aclImdb/train/pos/link.txt")
+    inside.type, inside.linkname = tarfile.SYMTYPE, "../neg/1_2.txt"
+    data.check_archive_member(inside, "reviews.tar.gz")
+    data.check_archive_member(tarfile.TarInfo("aclImdb/./train/pos/0_9.txt"), "reviews.tar.gz")

@@ -44,7 +44,10 @@ def test_printing_or_assigning_a_score_changes_nothing(tmp_path):
     ("source", "expected"),
     [
         (IMPORTS + "\n# %%\ndef broken(:\n    pass\n", "Syntax error in cell 2, line 1"),
-        (IMPORTS + "\n# %%\ndef load():\n    raise ValueError('bad path')\nload()\n", "Cell 2 (def load():) raised ValueError: bad path"),
+        (
+            IMPORTS + "\n# %%\ndef load():\n    raise ValueError('bad path')\nload()\n",
+            "Cell 2 (def load():) raised ValueError: bad path",
+        ),
         (IMPORTS + "\n# %%\nweights = 3\n", "left no Keras model in the name `model`"),
         (IMPORTS + "\n# %%\nmodel = 'a string'\n", "`model` is a builtins.str, not a Keras model"),
         (
@@ -56,8 +59,7 @@ def test_printing_or_assigning_a_score_changes_nothing(tmp_path):
             "outputs shape (5,)",
         ),
         (
-            IMPORTS
-            + "\n# %%\nmodel = keras.Sequential([keras.Input((28, 28)), layers.Lambda(lambda x: x * 2),"
+            IMPORTS + "\n# %%\nmodel = keras.Sequential([keras.Input((28, 28)), layers.Lambda(lambda x: x * 2),"
             " layers.Flatten(), layers.Dense(10)])\n",
             "safe_mode=True",
         ),
@@ -96,7 +98,11 @@ def test_check_json_output(tmp_path):
     path = tmp_path / f"{UNIT}.py"
     path.write_text(UNTRAINED)
     completed = subprocess.run(
-        [sys.executable, "-m", "workshop", "check", str(path), "--json"], capture_output=True, text=True, cwd=REPO, check=False
+        [sys.executable, "-m", "workshop", "check", str(path), "--json"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
     )
     report = json.loads(completed.stdout)
     assert completed.returncode == 1

@@ -74,7 +74,9 @@ def command_units(args) -> int:
         print(json.dumps(units, indent=2))
     else:
         for unit in units:
-            print(f"{unit['unit']:32} {unit['metric']} {unit['goal']:8} budget {unit['budget_seconds']:4d} s  {unit['title']}")
+            print(
+                f"{unit['unit']:32} {unit['metric']} {unit['goal']:8} budget {unit['budget_seconds']:4d} s  {unit['title']}"
+            )
     return 0
 
 
@@ -129,7 +131,9 @@ def fail(message: str, as_json: bool = False) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="workshop", description="Keras Workshop: run, check and grade the course's units.")
+    parser = argparse.ArgumentParser(
+        prog="workshop", description="Keras Workshop: run, check and grade the course's units."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     check = commands.add_parser("check", help="run a solution or exercise file and score it against its goal")
@@ -169,7 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--dask", metavar="ADDRESS", help="run on a Dask cluster (scheduler address, or 'local')")
     grade.add_argument("--hide", type=Path, action="append", default=[], help="another folder to hide from submissions")
     grade.add_argument("--no-namespaces", action="store_true", help="do not use the unshare sandbox (not recommended)")
-    grade.add_argument("--merge", type=Path, nargs="+", metavar="OUT", help="merge these grade output folders into --out")
+    grade.add_argument(
+        "--merge", type=Path, nargs="+", metavar="OUT", help="merge these grade output folders into --out"
+    )
     grade.set_defaults(handler=command_grade)
     return parser
 

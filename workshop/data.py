@@ -28,7 +28,7 @@ import urllib.request
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from tqdm import tqdm
@@ -448,6 +448,56 @@ def _is_unpacked(folder: Path, archive: _Copy) -> bool:
     return present == marker.get("files")
 
 
+def check_archive_member(member: tarfile.TarInfo, archive_name: str) -> None:
+    """Refuse an archive with a member that could write outside the folder it is unpacked into.
+
+    Our own checks rather than ``extract(filter="data")``: that argument exists only from Python
+    3.11.4, and Debian 12's Python is 3.11.2. They hold whatever the Python: no absolute names, no
+    ``..``, no link that points outside the archive's folder, no device or FIFO.
+    """
+
+    def refuse(reason: str) -> DataError:
+        return DataError(
+            f"{archive_name} is not safe to unpack: member {member.name!r} {reason}. "
+            "The file passed its checksum, so the manifest names a hostile archive; do not use it."
+        )
+
+    name = member.name.replace("\\", "/")
+    parts = PurePosixPath(name).parts
+    if name.startswith("/") or (parts and parts[0].endswith(":")):
+        raise refuse("has an absolute path")
+    if ".." in parts:
+        raise refuse("climbs out of the folder with '..'")
+    if member.ischr() or member.isblk() or member.isfifo():
+        raise refuse("is a device or a FIFO")
+    if member.issym() or member.islnk():
+        target = member.linkname.replace("\\", "/")
+        # A symbolic link is relative to its own folder; a hard link names another member.
+        base = PurePosixPath(name).parent if member.issym() else PurePosixPath()
+        resolved: list[str] = []
+        for part in (base / target).parts if not target.startswith("/") else ["/"]:
+            if part == "/":
+                raise refuse(f"links to the absolute path {member.linkname!r}")
+            if part == "..":
+                if not resolved:
+                    raise refuse(f"links outside the folder ({member.linkname!r})")
+                resolved.pop()
+            elif part != ".":
+                resolved.append(part)
+
+
+def extract_regular_file(tar: tarfile.TarFile, member: tarfile.TarInfo, folder: Path) -> None:
+    """Write one checked regular member under `folder`, as an ordinary file (mode 0644)."""
+    target = folder.joinpath(*PurePosixPath(member.name.replace("\\", "/")).parts)
+    if folder.resolve() not in target.resolve().parents:  # defence in depth after check_archive_member
+        raise DataError(f"Refusing to unpack {member.name!r} outside {folder}.")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    source = tar.extractfile(member)
+    with source, open(target, "wb") as file:
+        shutil.copyfileobj(source, file, CHUNK_BYTES)
+    os.chmod(target, 0o644)
+
+
 def _unpack(root: Path, dataset_name: str, unpack: dict, archive: _Copy, progress: bool) -> None:
     """Extract the archive's wanted members into <dataset>/<folder>, atomically and once.
 
@@ -470,8 +520,9 @@ def _unpack(root: Path, dataset_name: str, unpack: dict, archive: _Copy, progres
         # Stream mode ("r|*") reads the compressed archive once, front to back.
         with bar, tarfile.open(root / archive.key, "r|*") as tar:
             for member in tar:
+                check_archive_member(member, archive.key)
                 if member.isfile() and any(fnmatch.fnmatchcase(member.name, pattern) for pattern in unpack["members"]):
-                    tar.extract(member, staging, filter="data")
+                    extract_regular_file(tar, member, staging)
                     count += 1
                     bar.update()
         unpacked = staging / unpack["folder"]

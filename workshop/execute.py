@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import resource
 import sys
 import time
 from pathlib import Path
@@ -88,9 +89,7 @@ class BoundedClient(NotebookClient):
         if used + size > limit:
             if used <= limit:
                 outs.append(
-                    nbformat.v4.new_output(
-                        "stream", name="stderr", text="[output truncated by the workshop runner]\n"
-                    )
+                    nbformat.v4.new_output("stream", name="stderr", text="[output truncated by the workshop runner]\n")
                 )
             return None
         return super().output(outs, msg, display_id, cell_index)
@@ -158,7 +157,11 @@ def main(notebook_path: str, out_dir: str) -> int:
         client.execute()
     except CellExecutionError:
         failing = next(
-            (i for i, c in enumerate(notebook.cells) if any(o.get("output_type") == "error" for o in c.get("outputs", []))),
+            (
+                i
+                for i, c in enumerate(notebook.cells)
+                if any(o.get("output_type") == "error" for o in c.get("outputs", []))
+            ),
             None,
         )
         result = {"status": "error", "kind": "exception", "cell_index": failing, **error_of(notebook, failing)}
@@ -166,6 +169,9 @@ def main(notebook_path: str, out_dir: str) -> int:
         progress = json.loads((out / "progress.json").read_text()) if (out / "progress.json").exists() else {}
         result = {"status": "error", "kind": "kernel_died", "cell_index": progress.get("cell_index")}
     result["execute_seconds"] = round(time.monotonic() - started, 2)
+    # The kernel has been shut down and reaped, so its CPU time is in RUSAGE_CHILDREN.
+    used = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    result["cpu_seconds"] = round(sum(usage.ru_utime + usage.ru_stime for usage in used), 2)
     # Cell indices are reported in the learner's numbering (the setup cell is not theirs).
     if result.get("cell_index") is not None:
         result["cell_index"] -= 1

@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import tempfile
+import threading
 import time
 from importlib import metadata
 from pathlib import Path
@@ -13,6 +14,8 @@ from pathlib import Path
 from workshop.units import REPO
 
 RESULTS_PATH = REPO / "results.json"
+# The test suite records solutions from several threads at once.
+_LOCK = threading.Lock()
 
 
 def load(path: Path = RESULTS_PATH) -> dict:
@@ -24,28 +27,50 @@ def load(path: Path = RESULTS_PATH) -> dict:
 
 def record(result, path: Path = RESULTS_PATH) -> None:
     """Add or replace one unit's entry, atomically (a crash never leaves half a file)."""
-    results = load(path)
-    results.setdefault("units", {})[result.unit] = {
-        "metric": result.metric,
-        "value": None if result.value is None else round(result.value, 4),
-        "goal": result.goal,
-        "met": result.met,
-        "status": result.status,
-        "seconds": result.seconds,
-        "execute_seconds": result.execute_seconds,
-        "metrics": {name: round(value, 4) for name, value in result.metrics.items()},
-        "measured": time.strftime("%Y-%m-%d"),
-    }
-    results["environment"] = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
-        "python": platform.python_version(),
-        "keras": metadata.version("keras"),
-        "backend": result.backend,
-    }
-    results["units"] = dict(sorted(results["units"].items()))
-    path = Path(path)
+    with _LOCK:
+        results = load(path)
+        results.setdefault("units", {})[result.unit] = {
+            "metric": result.metric,
+            "value": None if result.value is None else round(result.value, 4),
+            "goal": result.goal,
+            "met": result.met,
+            "status": result.status,
+            "seconds": result.seconds,
+            "execute_seconds": result.execute_seconds,
+            "cpu_seconds": result.cpu_seconds,
+            "cores": len(result.cpus) or os.cpu_count(),
+            "metrics": {name: round(value, 4) for name, value in result.metrics.items()},
+            "measured": time.strftime("%Y-%m-%d"),
+        }
+        results["environment"] = {
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
+            "python": platform.python_version(),
+            "keras": metadata.version("keras"),
+            "backend": result.backend,
+        }
+        results["units"] = dict(sorted(results["units"].items()))
+        _write(results, Path(path))
+
+
+def record_run(*, wall_seconds: float, cpu_seconds: float, cores: int, lanes: int, path: Path = RESULTS_PATH) -> None:
+    """The whole test run that measured the units: its wall time, and how busy it kept the cores."""
+    with _LOCK:
+        results = load(path)
+        results["run"] = {
+            "wall_seconds": round(wall_seconds, 1),
+            "cpu_seconds": round(cpu_seconds, 1),
+            "cores": cores,
+            "cores_busy": round(cpu_seconds / wall_seconds, 2) if wall_seconds else None,
+            "solutions_at_once": lanes,
+            "measured": time.strftime("%Y-%m-%d"),
+        }
+        _write(results, Path(path))
+
+
+def _write(results: dict, path: Path) -> None:
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".results.")
     with os.fdopen(handle, "w") as stream:
         json.dump(results, stream, indent=2)
         stream.write("\n")
+    os.chmod(temporary, 0o644)  # an ordinary file, readable like the rest of the checkout
     os.replace(temporary, path)

@@ -53,6 +53,18 @@ class Isolation:
     prefix: list[str] = field(default_factory=list)
     environment: dict[str, str] = field(default_factory=dict)
     pids_cgroup: Path | None = None
+    # CPU cores the run (notebook and scorer) is pinned to, with every thread pool sized to match;
+    # empty: all of the machine's. Pinned runs give the same values whatever else the machine does.
+    cpus: tuple[int, ...] = ()
+
+    def pinning(self) -> list[str]:
+        return ["taskset", "--cpu-list", ",".join(map(str, self.cpus))] if self.cpus else []
+
+    def thread_environment(self) -> dict[str, str]:
+        if not self.cpus:
+            return {}
+        threads = str(len(self.cpus))
+        return {"TF_NUM_INTRAOP_THREADS": threads, "TF_NUM_INTEROP_THREADS": threads, "OMP_NUM_THREADS": threads}
 
 
 @dataclass
@@ -67,6 +79,8 @@ class RunResult:
     message: str = ""
     seconds: float = 0.0
     execute_seconds: float | None = None
+    cpu_seconds: float | None = None  # CPU time of the notebook's processes (its kernel included)
+    cpus: list[int] = field(default_factory=list)
     metrics: dict = field(default_factory=dict)
     cell: int | None = None
     traceback: str | None = None
@@ -127,6 +141,7 @@ def child_environment(workdir: Path, isolation: Isolation) -> dict[str, str]:
     for name in ("WORKSHOP_DATA_DIR", "XDG_CACHE_HOME", "OMP_NUM_THREADS"):
         if name in os.environ:
             environment[name] = os.environ[name]
+    environment.update(isolation.thread_environment())
     environment.update(isolation.environment)
     return environment
 
@@ -172,7 +187,9 @@ def count_tree(pid: int) -> int:
 def describe_cell(notebook, cell_index: int | None) -> str:
     if cell_index is None or not (0 <= cell_index < len(notebook["cells"])):
         return ""
-    first_line = next((line for line in "".join(notebook["cells"][cell_index]["source"]).splitlines() if line.strip()), "")
+    first_line = next(
+        (line for line in "".join(notebook["cells"][cell_index]["source"]).splitlines() if line.strip()), ""
+    )
     return f"cell {cell_index + 1} ({first_line.strip()[:60]})"
 
 
@@ -199,6 +216,7 @@ def run_unit(
         budget_seconds=unit.budget_seconds,
         timeout_seconds=int(timeout_seconds or unit.timeout_seconds),
         backend=os.environ.get("KERAS_BACKEND", "tensorflow"),
+        cpus=list(isolation.cpus),
     )
 
     def finish(status: str, message: str, **changes) -> RunResult:
@@ -232,6 +250,7 @@ def execute_and_score(notebook, unit, workdir, isolation, result, finish, execut
     nbformat.write(notebook, notebook_path)
     log_path = out_dir / "log.txt"
     command = [
+        *isolation.pinning(),
         *limits_wrapper(isolation),
         *isolation.prefix,
         sys.executable,
@@ -283,7 +302,11 @@ def execute_and_score(notebook, unit, workdir, isolation, result, finish, execut
         hint = ""
         if any("MemoryError" in line or "std::bad_alloc" in line for line in tail):
             hint = f" It ran out of memory (limit {isolation.memory_bytes // 2**30} GiB)."
-        return finish("error", f"The notebook process ended unexpectedly ({running or 'before the first cell'}).{hint}\n" + "\n".join(tail))
+        return finish(
+            "error",
+            f"The notebook process ended unexpectedly ({running or 'before the first cell'}).{hint}\n"
+            + "\n".join(tail),
+        )
     # Only a notebook that ran to the end is kept: the site must never publish a traceback.
     if executed_path is not None and execution.get("status") == "ok" and (out_dir / "executed.ipynb").exists():
         executed_path = Path(executed_path)
@@ -292,6 +315,7 @@ def execute_and_score(notebook, unit, workdir, isolation, result, finish, execut
         os.replace(executed_path.with_suffix(".tmp"), executed_path)
         result.executed_notebook = str(executed_path)
     result.execute_seconds = execution.get("execute_seconds")
+    result.cpu_seconds = execution.get("cpu_seconds")
     model_info = execution.get("model") or {}
     result.histories = model_info.get("histories") or []
     if execution.get("status") != "ok":
@@ -325,25 +349,35 @@ def execute_and_score(notebook, unit, workdir, isolation, result, finish, execut
             f"`model` is a {model_info.get('type')}, not a Keras model (keras.Model). "
             "Assign your trained Keras model to `model`.",
         )
-    return score(unit, out_dir / "model.keras", result, finish)
+    return score(unit, out_dir / "model.keras", result, finish, isolation)
 
 
-def score(unit: Unit, model_path: Path, result: RunResult, finish) -> RunResult:
+def score(unit: Unit, model_path: Path, result: RunResult, finish, isolation: Isolation) -> RunResult:
     """Score the saved model in a clean process; the unit's own process has ended."""
     # A folder of the scorer's own: the unit's process could have left a score.json next to its model.
     score_dir = Path(tempfile.mkdtemp(prefix="workshop-score-"))
     try:
-        return score_in(unit, model_path, score_dir / "score.json", result, finish)
+        return score_in(unit, model_path, score_dir / "score.json", result, finish, isolation)
     finally:
         shutil.rmtree(score_dir, ignore_errors=True)
 
 
-def score_in(unit: Unit, model_path: Path, score_path: Path, result: RunResult, finish) -> RunResult:
+def score_in(
+    unit: Unit, model_path: Path, score_path: Path, result: RunResult, finish, isolation: Isolation
+) -> RunResult:
     environment = {key: value for key, value in os.environ.items() if not key.startswith("WORKSHOP_GRADE")}
-    environment.update({"PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"})
+    environment.update({"PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3", **isolation.thread_environment()})
     try:
         completed = subprocess.run(
-            [sys.executable, "-m", "workshop.evaluate", unit.task, str(model_path), str(score_path)],
+            [
+                *isolation.pinning(),
+                sys.executable,
+                "-m",
+                "workshop.evaluate",
+                unit.task,
+                str(model_path),
+                str(score_path),
+            ],
             cwd=model_path.parent,
             env=environment,
             stdin=subprocess.DEVNULL,
@@ -363,7 +397,9 @@ def score_in(unit: Unit, model_path: Path, score_path: Path, result: RunResult, 
     value = metrics.get(unit.goal.metric)
     met = unit.goal.is_met(value)
     verdict = "meets" if met else "does not meet"
-    message = f"{unit.goal.metric} = {value:.4f} {verdict} the goal {unit.goal.text} (held-out data, scored by the runner)."
+    message = (
+        f"{unit.goal.metric} = {value:.4f} {verdict} the goal {unit.goal.text} (held-out data, scored by the runner)."
+    )
     return finish("ok", message, value=value, met=met, metrics=metrics)
 
 

@@ -242,7 +242,9 @@ def setup_script(
     lines.append(f'mount -c --bind "./${{W#{tmp_text}/}}" "$W" && mount -o remount,bind,rw "$W"')
     for path in bind_back:
         relative = os.path.relpath(path, tmp)
-        lines.append(f"mkdir -p {q(path)} && mount -c --bind ./{q(relative)} {q(path)} && mount -o remount,bind,ro {q(path)}")
+        lines.append(
+            f"mkdir -p {q(path)} && mount -c --bind ./{q(relative)} {q(path)} && mount -o remount,bind,ro {q(path)}"
+        )
     for path in rehide:
         lines.append(f"mount -t tmpfs -o ro,size=4k,mode=755 workshop-hidden {q(path)}")
     if view is not None:

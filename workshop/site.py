@@ -56,7 +56,7 @@ MATHJAX_URI = "javascripts/mathjax/"
 # REFERENCE_RESULTS), shown on the results page beside the goal and the measured value.
 PUBLISHED = {
     "01_auto_mpg_regression": "test MAE about 1.6-1.8 mpg for a small network, about 2.5 for a linear model "
-    "(TensorFlow \"Basic regression\" tutorial)",
+    '(TensorFlow "Basic regression" tutorial)',
     "02_fashion_mnist_logreg": "test accuracy 0.842: logistic regression in the Fashion-MNIST benchmark "
     "(Xiao, Rasul and Vollgraf, 2017)",
     "03_softmax_sgd_numpy": "test accuracy about 0.84: logistic regression (Xiao, Rasul and Vollgraf, 2017)",
@@ -213,6 +213,14 @@ def published_reference(unit: Unit) -> str:
     return PUBLISHED.get(unit.name, "")
 
 
+def cores_phrase(entry: dict) -> str:
+    """How the seconds were measured, when the run was pinned to fewer cores than the machine has."""
+    cores = entry.get("cores")
+    if cores == 1:
+        return "on one core, alongside another unit "
+    return f"on {cores} cores " if cores else ""
+
+
 def results_markdown(units: list[Unit]) -> str:
     measured = results.load()
     environment = measured.get("environment", {})
@@ -225,8 +233,10 @@ def results_markdown(units: list[Unit]) -> str:
         (
             "Each reference solution, trained by the last `make test` run and scored by the runner on "
             "held-out data it controls (never read from what the notebook printed). *Seconds* is the "
-            "whole run: start-up, training and scoring. *Published* is what the same family of models "
-            "is known to reach, for comparison."
+            "whole run: start-up, training and scoring. The test suite trains two solutions at a time, "
+            "each pinned to one core with one thread, which makes every value repeatable; a laptop "
+            "that gives one notebook all its cores is usually faster. *Published* is what the same "
+            "family of models is known to reach, for comparison."
         ),
         "",
         '<div class="workshop-results" markdown>',
@@ -252,6 +262,17 @@ def results_markdown(units: list[Unit]) -> str:
             f"Measured on {environment.get('machine', '?')}, Python {environment.get('python', '?')}, "
             f"Keras {environment.get('keras', '?')} ({environment.get('backend', '?')} backend)."
         )
+        run = measured.get("run")
+        if run:
+            lines += [
+                "",
+                (
+                    f"The whole test run took {run['wall_seconds'] / 60:.1f} minutes and used "
+                    f"{run['cpu_seconds'] / 60:.1f} CPU-minutes: {run['cores_busy']:.2f} of its "
+                    f"{run['cores']} cores busy on average, with {run['solutions_at_once']} solutions "
+                    "training at once."
+                ),
+            ]
     else:
         lines.append("No measurements yet (—): `make test` writes them to `results.json`.")
     return "\n".join(lines) + "\n"
@@ -284,7 +305,7 @@ def unit_card(unit: Unit, page, config, files: Files, solution: bool) -> str:
     if measured and measured.get("value") is not None:
         reference = (
             f"<code>{unit.goal.metric} = {measured['value']:.4f}</code> in {measured['seconds']:.0f} s "
-            f"(last test run, {html.escape(measured.get('measured', ''))})"
+            f"{cores_phrase(measured)}(last test run, {html.escape(measured.get('measured', ''))})"
         )
     else:
         reference = "not measured yet (run <code>make test</code>)"

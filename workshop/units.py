@@ -3,11 +3,33 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+
+def find_course_root() -> Path:
+    """The course checkout the command works on (the folder holding ``solutions/``).
+
+    ``WORKSHOP_ROOT`` if set; else the checkout this package lives in (an editable install, or
+    ``python -m workshop`` from the checkout); else the current folder or the nearest parent with
+    ``solutions/`` and ``mkdocs.yml`` (the package installed from a wheel, run inside a checkout).
+    """
+    configured = os.environ.get("WORKSHOP_ROOT")
+    if configured:
+        return Path(configured).expanduser().resolve()
+    package_parent = Path(__file__).resolve().parents[1]
+    if (package_parent / "solutions").is_dir():
+        return package_parent
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "solutions").is_dir() and (folder / "mkdocs.yml").is_file():
+            return folder
+    return here
+
+
+REPO = find_course_root()
 SOLUTIONS_DIR = REPO / "solutions"
 EXERCISES_DIR = REPO / "exercises"
 
@@ -139,8 +161,7 @@ def unit_for_path(path: Path) -> Unit:
     if len(candidates) == 1:
         return load_unit(candidates[0])
     raise UnitError(
-        f"Cannot tell which unit {Path(path).name!r} belongs to; pass --unit NAME. "
-        f"Known units: {', '.join(names)}."
+        f"Cannot tell which unit {Path(path).name!r} belongs to; pass --unit NAME. Known units: {', '.join(names)}."
     )
 
 
