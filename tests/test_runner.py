@@ -109,3 +109,90 @@ def test_check_json_output(tmp_path):
     for key in ("unit", "metric", "value", "goal", "met", "seconds", "status", "message"):
         assert key in report
     assert report["unit"] == UNIT and report["goal"] == ">= 0.84" and report["met"] is False
+
+
+# --- learners' real files ------------------------------------------------------------------------
+
+
+def test_a_py_file_with_a_byte_order_mark_and_crlf_line_endings_runs(tmp_path):
+    """What Windows editors save: Python accepts it, so the runner does too."""
+    path = tmp_path / "submission.py"
+    path.write_bytes(("\ufeff" + UNTRAINED).replace("\n", "\r\n").encode("utf-8"))
+    result = run_unit(path, load_unit(UNIT))
+    assert result.status == "ok", result.message
+
+
+def test_a_colab_export_runs(tmp_path):
+    """Colab's File > Download > .ipynb: nbformat 4.0, cell ids in metadata, `!pip` lines, outputs
+    and Colab's own metadata, saved with a byte-order mark."""
+    cells = [
+        {
+            "cell_type": "markdown",
+            "metadata": {"id": "intro1"},
+            "source": ["# Fashion-MNIST\n", "My work."],
+        },
+        {
+            "cell_type": "code",
+            "execution_count": 1,
+            "metadata": {"id": "pipcell", "colab": {"base_uri": "https://localhost:8080/"}, "outputId": "f00"},
+            "outputs": [{"name": "stdout", "output_type": "stream", "text": ["pip 24.0\n"]}],
+            "source": ["!pip --version\n", "import keras\n", "from keras import layers"],
+        },
+        {
+            "cell_type": "code",
+            "execution_count": 2,
+            "metadata": {"id": "modelcell"},
+            "outputs": [
+                {
+                    "data": {"image/png": "iVBORw0KGgo=", "text/plain": ["<Figure size 640x480 with 1 Axes>"]},
+                    "metadata": {},
+                    "output_type": "display_data",
+                }
+            ],
+            "source": [
+                "model = keras.Sequential([keras.Input((28, 28)), layers.Flatten(),\n",
+                "    layers.Dense(10, activation='softmax')])",
+            ],
+        },
+    ]
+    notebook = {
+        "nbformat": 4,
+        "nbformat_minor": 0,
+        "metadata": {
+            "colab": {"provenance": [], "toc_visible": True},
+            "kernelspec": {"name": "python3", "display_name": "Python 3"},
+            "language_info": {"name": "python"},
+            "accelerator": "GPU",
+        },
+        "cells": cells,
+    }
+    path = tmp_path / "Copy_of_02_fashion_mnist_logreg.ipynb"
+    path.write_bytes(("\ufeff" + json.dumps(notebook, indent=1)).encode("utf-8"))
+    result = run_unit(path, load_unit(UNIT))
+    assert result.status == "ok", result.message
+
+
+def test_a_tensorflow_function_as_activation_is_named_with_its_keras_fix(tmp_path):
+    """As older TensorFlow tutorials write it: it trains, but a saved model cannot load it back."""
+    source = (
+        IMPORTS + "import tensorflow as tf\n\n# %%\nmodel = keras.Sequential([keras.Input((28, 28)), layers.Flatten(), "
+        "layers.Dense(10, activation=tf.nn.softmax, name='scores')])\n"
+    )
+    result = check(tmp_path, source)
+    assert result.status == "error", result.message
+    assert "Layer 'scores' has activation=" in result.message, result.message
+    assert 'activation="softmax"' in result.message, result.message
+
+
+def test_preprocessing_outside_the_model_is_named_when_held_out_data_scores_far_lower(tmp_path):
+    source = (
+        IMPORTS + "\n# %%\n(x, y), _ = keras.datasets.fashion_mnist.load_data()\n"
+        "x = x[:6000] / 255.0  # scaled outside the model: the runner will feed raw pixels\n"
+        "keras.utils.set_random_seed(1)\n"
+        "model = keras.Sequential([keras.Input((28, 28)), layers.Flatten(), layers.Dense(10, activation='softmax')])\n"
+        "model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'])\n"
+        "model.fit(x[:5000], y[:5000], validation_data=(x[5000:], y[5000:6000]), epochs=3, verbose=0)\n"
+    )
+    result = check(tmp_path, source)
+    assert result.status == "ok" and not result.met, result.message
+    assert "val_accuracy" in result.message and "preprocessing done outside the model" in result.message

@@ -198,7 +198,16 @@ def test_exercise_pages_have_the_card(learner_site):
 def test_lessons_typeset_math_locally(learner_site):
     page = (learner_site / "lessons" / "02_classification" / "index.html").read_text(encoding="utf-8")
     assert 'class="arithmatex"' in page
-    assert "javascripts/mathjax/tex-mml-chtml.js" in page
+    assert re.search(r'<script defer src="\.\./\.\./javascripts/mathjax/tex-mml-chtml\.js">', page)
+
+
+def test_mathjax_loads_only_on_pages_with_math(learner_site):
+    """About 1 MB of script: the home page and other pages without math do without it."""
+    for name in ("index.html", "setup/index.html", "results/index.html"):
+        page = (learner_site / name).read_text(encoding="utf-8")
+        assert "tex-mml-chtml.js" not in page and "mathjax-config.js" not in page, f"{name} loads MathJax"
+    with_math = [path for path in html_pages(learner_site) if "tex-mml-chtml.js" in path.read_text(encoding="utf-8")]
+    assert len(with_math) >= 5, with_math
 
 
 @pytest.mark.slow

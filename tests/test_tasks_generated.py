@@ -63,6 +63,23 @@ def test_held_out_seeds_are_not_the_units_seeds(make_frames):
         assert not np.array_equal(held_out, make_frames(20, seed)[0])
 
 
+def test_the_held_out_seed_comes_from_the_scorers_data_folder_not_the_repository(tmp_path, monkeypatch, make_frames):
+    """What a learner can recompute from the course's files (their own data folder) is not what
+    the instructor's scorer generates."""
+    from workshop.tasks import generated
+
+    assert "_HELD_OUT_SECRET" not in vars(generated)
+    monkeypatch.setenv("WORKSHOP_DATA_DIR", str(tmp_path / "instructor"))
+    instructor = held_out_seed("self-driving")
+    assert held_out_seed("self-driving") == instructor  # kept: the same batch, the same frames
+    secret_file = tmp_path / "instructor" / generated.SECRET_FILENAME
+    assert secret_file.stat().st_mode & 0o777 == 0o600
+    monkeypatch.setenv("WORKSHOP_DATA_DIR", str(tmp_path / "learner"))
+    learner = held_out_seed("self-driving")
+    assert learner != instructor
+    assert not np.array_equal(make_frames(20, learner)[0], make_frames(20, instructor)[0])
+
+
 def small_model(input_shape, output_units, output_shape=None):
     inputs = keras.Input(shape=input_shape)
     features = layers.Flatten()(layers.Rescaling(1 / 255)(inputs))

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import csv
+import json
 import re
+import shutil
+import subprocess
+import sys
 
 import pytest
 from conftest import UNIT_NAMES
 
 from workshop.exercises import stale_files
 from workshop.notebooks import code_cells, read_notebook
-from workshop.runner import run_unit
-from workshop.units import load_unit
+from workshop.units import REPO, load_unit
 
 
 def test_exercises_are_in_sync_with_solutions():
@@ -60,10 +64,27 @@ def test_executed_solution_has_outputs_and_no_tensorflow_log(name, solution_runs
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", UNIT_NAMES)
-def test_exercise_stub_fails_with_a_clear_message(name):
+def test_every_unit_grades_in_the_sandbox_and_its_stub_fails_with_a_clear_message(name, tmp_path):
+    """`workshop grade` with the sandbox (the default) for every unit: the probe holds, whatever the
+    unit's learner view (an empty one too), and the generated stub fails on the learner's cell."""
     unit = load_unit(name)
-    result = run_unit(unit.exercise_path.with_suffix(".ipynb"), unit)
-    assert result.exit_code != 0
-    assert not result.met
-    assert "Complete this cell" in result.message, result.message
-    assert re.match(r"Cell \d+ ", result.message), "the message must point at the learner's cell"
+    submissions, out_dir = tmp_path / "class", tmp_path / "out"
+    submissions.mkdir()
+    shutil.copy(unit.exercise_path.with_suffix(".ipynb"), submissions / "stub.ipynb")
+    completed = subprocess.run(
+        [sys.executable, "-m", "workshop", "grade", "--exercise", name, str(submissions), "--out", str(out_dir)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=600,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    protections = json.loads((out_dir / "sandbox.json").read_text())["protections"]
+    for protection in ("network", "read_only", "hidden"):
+        assert protections[protection]["active"], (protection, protections[protection])
+    with open(out_dir / "gradebook.csv", newline="", encoding="utf-8") as stream:
+        (row,) = list(csv.DictReader(stream))
+    assert row["learner"] == "stub" and row["status"] == "error" and row["passed"] == "false", row
+    assert "Complete this cell" in row["message"], row["message"]
+    assert re.match(r"Cell \d+ ", row["message"]), "the message must point at the learner's cell"

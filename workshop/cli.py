@@ -112,6 +112,7 @@ def command_grade(args) -> int:
             dask=args.dask,
             use_namespaces=not args.no_namespaces,
             extra_hidden=args.hide,
+            points=args.points,
         )
     except (GradeError, UnitError, DataError) as error:
         return fail(str(error))
@@ -119,6 +120,13 @@ def command_grade(args) -> int:
         f"graded {summary['graded']}, skipped {summary['skipped']} (unchanged), "
         f"passed {summary['passed']}/{summary['total']} -> {summary['gradebook']}"
     )
+    if summary.get("grader_errors"):
+        print(
+            f"{summary['grader_errors']} submission(s) could not be graded because of the grader itself "
+            "(status grader-error in the gradebook); run the same command again to grade them.",
+            file=sys.stderr,
+        )
+        return 3
     return 0
 
 
@@ -173,6 +181,12 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--dask", metavar="ADDRESS", help="run on a Dask cluster (scheduler address, or 'local')")
     grade.add_argument("--hide", type=Path, action="append", default=[], help="another folder to hide from submissions")
     grade.add_argument("--no-namespaces", action="store_true", help="do not use the unshare sandbox (not recommended)")
+    grade.add_argument(
+        "--points",
+        type=float,
+        default=1.0,
+        help="points for a pass in canvas.csv and the Gradescope results (default 1)",
+    )
     grade.add_argument(
         "--merge", type=Path, nargs="+", metavar="OUT", help="merge these grade output folders into --out"
     )

@@ -62,8 +62,37 @@ def __workshop_save(model_path, info_path, histories):
     else:
         candidate.save(model_path)
         info["saved"] = True
+        # The scorer loads the file with safe_mode=True: find out here, in the learner's own run,
+        # whether that will work, and why not (so `workshop check` says it too).
+        try:
+            keras.saving.load_model(model_path, safe_mode=True, compile=False)
+        except Exception as error:
+            info["problem"] = "unloadable"
+            info["load_error"] = (str(error).strip().splitlines() or [type(error).__name__])[0][:500]
+            info["foreign_functions"] = __workshop_foreign_functions(candidate)
     with open(info_path, "w") as stream:
         json.dump(info, stream)
+
+def __workshop_foreign_functions(model):
+    # Layer settings holding a function from outside Keras (tf.nn.softmax, a NumPy function...):
+    # Keras saves them by module and name, and refuses to import them back.
+    import keras
+    found, layers = [], list(getattr(model, "layers", []))
+    while layers:
+        layer = layers.pop(0)
+        layers.extend(getattr(layer, "layers", []) or [])
+        for setting, value in vars(layer).items():
+            module = getattr(value, "__module__", None) or ""
+            if callable(value) and not isinstance(value, (type, keras.layers.Layer)) and module and not module.startswith("keras"):
+                name = getattr(value, "__name__", type(value).__name__)
+                keras_name = name.removesuffix("_v2")
+                found.append({
+                    "layer": layer.name,
+                    "setting": setting,
+                    "function": module + "." + name,
+                    "keras_name": keras_name if hasattr(keras.activations, keras_name) else None,
+                })
+    return found
 __workshop_save(MODEL_PATH, INFO_PATH, __workshop_histories)
 """
 

@@ -8,6 +8,7 @@ grader can be killed at any moment; a rerun grades only what is missing or chang
 
 from __future__ import annotations
 
+import atexit
 import csv
 import hashlib
 import html
@@ -24,6 +25,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psutil
+
+from workshop import atomic, exports
 from workshop.units import REPO, Unit, load_unit
 
 COLUMNS = [
@@ -56,6 +60,31 @@ class Submission:
     problem: str | None = None
 
 
+# A row the grader's own machinery could not grade (a lost worker, a sandbox that does not hold,
+# a missing learner view): never the learner's error, and graded again by the next run.
+GRADER_ERROR = "grader-error"
+
+
+class GraderFailure(Exception):
+    """The grader's machinery failed for one submission; the message says what and where."""
+
+
+@dataclass(frozen=True)
+class SandboxSpec:
+    """What any machine needs to build its own learner view and sandbox for a batch.
+
+    On a Dask worker nothing of the grader's machine can be assumed (its /tmp least of all): the
+    worker builds the view and probes the sandbox itself, from this, before the first run."""
+
+    unit: str
+    repo: str
+    out_dir: str
+    submissions: str
+    extra_hidden: tuple[str, ...] = ()
+    memory_bytes: int | None = None
+    use_namespaces: bool = True
+
+
 @dataclass
 class Job:
     """One learner to grade; plain data so that a Dask worker can take it."""
@@ -65,8 +94,9 @@ class Job:
     sha256: str
     unit: str
     out_dir: str
-    plan: object  # workshop.sandbox.SandboxPlan
+    plan: object | None  # a workshop.sandbox.SandboxPlan built here, or None: build it where the job runs
     timeout_seconds: float | None = None
+    spec: SandboxSpec | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -162,7 +192,12 @@ class Gradebook:
 
     def is_current(self, submission: Submission, unit: Unit) -> bool:
         row = self.rows.get(submission.learner)
-        return bool(row) and row.get("sha256") == submission.sha256 and row.get("unit") == unit.name
+        return (
+            bool(row)
+            and row.get("sha256") == submission.sha256
+            and row.get("unit") == unit.name
+            and row.get("status") != GRADER_ERROR
+        )
 
 
 def read_gradebook(path: Path) -> list[dict]:
@@ -212,6 +247,16 @@ def problem_row(submission: Submission, unit: Unit, message: str) -> dict:
 # grading one learner (runs in a thread, or on a Dask worker)
 
 
+def grader_error_row(learner: str, sha256: str, unit: Unit, what: str) -> dict:
+    row = problem_row(Submission(learner, None, sha256), unit, "")
+    row["status"] = GRADER_ERROR
+    row["message"] = (
+        f"The grader could not grade this submission ({what}). This is a problem of the grading "
+        "machinery, not of the submission: fix it and run the same command again to grade it."
+    )
+    return row
+
+
 def grade_one(job: Job) -> dict:
     """Run one submission through the runner in the sandbox; write its feedback; return its row."""
     from workshop.runner import run_unit
@@ -219,12 +264,19 @@ def grade_one(job: Job) -> dict:
     unit = load_unit(job.unit)  # the goal comes from solutions/, never from the submission
     started = time.monotonic()
     try:
-        with job.plan.isolation() as isolation:
+        plan = job.plan if job.plan is not None else worker_plan(job.spec)
+        if not Path(job.path).is_file():
+            raise GraderFailure(f"the submission {job.path} is not readable on {os.uname().nodename}")
+        if plan.view and not Path(plan.view).is_dir():
+            raise GraderFailure(f"the learner view {plan.view} is missing on {os.uname().nodename}")
+        with plan.isolation() as isolation:
             result = run_unit(Path(job.path), unit, isolation=isolation, timeout_seconds=job.timeout_seconds)
-    except Exception as error:  # noqa: BLE001 - a grader bug must not stop the batch
-        row = problem_row(
-            Submission(job.learner, Path(job.path), job.sha256), unit, f"Grader error: {type(error).__name__}: {error}"
-        )
+    except GraderFailure as failure:
+        row = grader_error_row(job.learner, job.sha256, unit, str(failure))
+        row["submission"] = str(job.path)
+        return row
+    except Exception as error:  # noqa: BLE001 - a grader bug must not stop the batch, nor be the learner's
+        row = grader_error_row(job.learner, job.sha256, unit, f"{type(error).__name__}: {error}")
         row["seconds"] = f"{time.monotonic() - started:.1f}"
         return row
     row = {
@@ -407,10 +459,16 @@ def grade(
     dask: str | None = None,
     use_namespaces: bool = True,
     extra_hidden: list[Path] = (),
+    points: float = 1.0,
     progress: bool | None = None,
     log=sys.stderr,
 ) -> dict:
-    """Grade every submission; return a summary. Raises GradeError for bad arguments."""
+    """Grade every submission; return a summary. Raises GradeError for bad arguments.
+
+    Besides ``gradebook.csv`` and ``feedback/``, writes the platform exports of
+    ``workshop.exports`` (Canvas CSV, Gradescope results), full ``points`` for a pass."""
+    if not points > 0:
+        raise GradeError(f"--points must be a positive number (got {points}).")
     unit = load_unit(unit_name)
     submissions_dir, out_dir = Path(submissions_dir).absolute(), Path(out_dir).absolute()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -449,8 +507,10 @@ def grade(
             log=log,
         )
     rows = [gradebook.rows[s.learner] for s in everyone if s.learner in gradebook.rows]
+    exports.write_exports(out_dir, unit, rows, points)
     summary["passed"] = sum(row["passed"] == "true" for row in rows)
-    summary["failed"] = len(rows) - summary["passed"]
+    summary["grader_errors"] = sum(row["status"] == GRADER_ERROR for row in rows)
+    summary["failed"] = len(rows) - summary["passed"] - summary["grader_errors"]
     summary["gradebook"] = str(gradebook.path)
     return summary
 
@@ -472,62 +532,134 @@ def run_all(
     progress,
     log,
 ) -> None:
-    """Build the learner view and the sandbox (probed), then grade ``todo`` in parallel."""
+    """Build the learner view and the sandbox (probed), then grade ``todo`` in parallel.
+
+    With ``--dask`` every worker builds its own view and sandbox where it runs (``worker_plan``);
+    here, only threads of this process run submissions, in the view and sandbox built below.
+    """
+    spec = SandboxSpec(
+        unit=unit.name,
+        repo=str(REPO),
+        out_dir=str(out_dir),
+        submissions=str(submissions_dir),
+        extra_hidden=tuple(str(path) for path in extra_hidden),
+        memory_bytes=memory_bytes,
+        use_namespaces=use_namespaces,
+    )
+    if dask:
+        run_jobs = [
+            Job(s.learner, str(s.path), s.sha256, unit.name, str(out_dir), None, timeout_seconds, spec) for s in todo
+        ]
+        executor, close = dask_executor(dask, jobs)
+        try:
+            run_batch(executor, run_jobs, gradebook, summary, progress)
+        finally:
+            close()
+        return
+    plan, view = prepare_sandbox(spec, out_dir / "sandbox.json", log=log)
+    try:
+        refusal = sandbox_refusal(plan, spec)
+        if refusal:
+            raise GradeError(
+                f"{refusal} (see {out_dir / 'sandbox.json'}). Nothing was graded. To grade without it anyway, "
+                "pass --no-namespaces: submissions can then reach the network and read or write whatever this "
+                "user can."
+            )
+        run_jobs = [Job(s.learner, str(s.path), s.sha256, unit.name, str(out_dir), plan, timeout_seconds) for s in todo]
+        executor = ThreadPoolExecutor(max_workers=max(jobs, 1), thread_name_prefix="grade")
+        try:
+            run_batch(executor, run_jobs, gradebook, summary, progress)
+        finally:
+            # After Ctrl-C: start nothing new; the runs in progress end at their limits.
+            executor.shutdown(wait=True, cancel_futures=True)
+    finally:
+        shutil.rmtree(view, ignore_errors=True)
+
+
+def prepare_sandbox(spec: SandboxSpec, report_path: Path, log=sys.stderr):
+    """On this machine: the learner view (in this machine's /tmp) and the probed sandbox plan.
+
+    Writes the probe's report to ``report_path``; returns ``(plan, view)``. The caller removes the
+    view when the batch is done.
+    """
     from workshop import sandbox
     from workshop.tasks import get_task
+    from workshop.tasks.generated import held_out_secret
 
+    unit = load_unit(spec.unit)
+    # The scorer's secret must exist before the first run: inside the sandbox the data is read-only.
+    held_out_secret()
     # Named after the output folder, so that a rerun removes the view a killed grader left.
-    tag = hashlib.sha256(str(out_dir).encode()).hexdigest()[:10]
+    tag = hashlib.sha256(spec.out_dir.encode()).hexdigest()[:10]
     for stale in Path(tempfile.gettempdir()).glob(f"workshop-grade-view-{tag}-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    view = Path(tempfile.mkdtemp(prefix=f"workshop-grade-view-{tag}-"))
+        owner = stale.name.rpartition("-")[2]
+        if not (owner.isdigit() and psutil.pid_exists(int(owner))):  # another live worker's view stays
+            shutil.rmtree(stale, ignore_errors=True)
+    view = Path(tempfile.mkdtemp(prefix=f"workshop-grade-view-{tag}-", suffix=f"-{os.getpid()}"))
     try:
         view_environment = get_task(unit.task).learner_view(view)
         view.chmod(0o755)
         plan = sandbox.build_plan(
-            repo=REPO,
-            out_dir=out_dir,
-            submissions=submissions_dir,
+            repo=Path(spec.repo),
+            out_dir=Path(spec.out_dir),
+            submissions=Path(spec.submissions),
             view=view,
             view_environment=view_environment,
-            extra_hidden=list(extra_hidden),
-            memory_bytes=memory_bytes or sandbox.GRADE_MEMORY_BYTES,
-            use_namespaces=use_namespaces,
+            extra_hidden=[Path(path) for path in spec.extra_hidden],
+            memory_bytes=spec.memory_bytes or sandbox.GRADE_MEMORY_BYTES,
+            use_namespaces=spec.use_namespaces,
         )
-        report = {"unit": unit.name, "probed_at": now(), "host": os.uname().nodename, **plan.report()}
-        if "-c" in plan.prefix:  # the setup script on its own, readable
-            script_at = plan.prefix.index("-c") + 1
-            report["prefix"] = [*plan.prefix[:script_at], "<setup_script>", *plan.prefix[script_at + 1 :]]
-            report["setup_script"] = plan.prefix[script_at].splitlines()
-        atomic_write(out_dir / "sandbox.json", json.dumps(report, indent=2) + "\n")
-        for warning in plan.warnings:
-            print(f"warning: {warning}", file=log)
-        # A sandbox that was asked for but does not hold must stop the batch before any
-        # submission runs: one that writes into solutions/ or reads the held-out labels
-        # would otherwise do so unnoticed.
-        failing = [name for name in ("network", "read_only", "hidden") if not plan.protections[name]["active"]]
-        if use_namespaces and failing:
-            raise GradeError(
-                f"The sandbox does not hold here ({', '.join(failing)} not effective; see {out_dir / 'sandbox.json'}). "
-                "Nothing was graded. To grade without it anyway, pass --no-namespaces: submissions can then "
-                "reach the network and read or write whatever this user can."
-            )
-
-        run_jobs = [Job(s.learner, str(s.path), s.sha256, unit.name, str(out_dir), plan, timeout_seconds) for s in todo]
-        if dask:
-            executor, close = dask_executor(dask, jobs)
-        else:
-            executor, close = ThreadPoolExecutor(max_workers=max(jobs, 1), thread_name_prefix="grade"), None
-        try:
-            run_batch(executor, run_jobs, gradebook, summary, progress)
-        finally:
-            if close:
-                close()
-            else:
-                # After Ctrl-C: start nothing new; the runs in progress end at their limits.
-                executor.shutdown(wait=True, cancel_futures=True)
-    finally:
+    except BaseException:
         shutil.rmtree(view, ignore_errors=True)
+        raise
+    report = {"unit": unit.name, "probed_at": now(), "host": os.uname().nodename, "pid": os.getpid(), **plan.report()}
+    for key in ("prefix", "scorer_prefix"):
+        prefix = report.get(key) or []
+        if "-c" in prefix:  # the setup script on its own, readable
+            script_at = prefix.index("-c") + 1
+            report[f"{key}_script"] = prefix[script_at].splitlines()
+            report[key] = [*prefix[:script_at], f"<{key}_script>", *prefix[script_at + 1 :]]
+    atomic.write_text(report_path, json.dumps(report, indent=2) + "\n")
+    for warning in plan.warnings:
+        print(f"warning: {warning}", file=log)
+    return plan, view
+
+
+def sandbox_refusal(plan, spec: SandboxSpec) -> str | None:
+    """Why a sandbox that was asked for does not hold here, or None.
+
+    One that writes into solutions/ or reads the held-out labels would otherwise do so unnoticed,
+    so a batch (or a worker) that gets a reason stops before any submission runs."""
+    protections = ("network", "read_only", "hidden", "scorer")
+    failing = [name for name in protections if not plan.protections.get(name, {}).get("active")]
+    if spec.use_namespaces and failing:
+        return f"The sandbox does not hold on {os.uname().nodename} ({', '.join(failing)} not effective)"
+    return None
+
+
+# A worker process prepares each batch's view and sandbox once, on its first job of that batch.
+_WORKER_PLANS: dict[SandboxSpec, object] = {}
+_WORKER_LOCK = threading.Lock()
+
+
+def worker_plan(spec: SandboxSpec):
+    """The sandbox plan for `spec` on this machine (a Dask worker), built and probed here once."""
+    with _WORKER_LOCK:
+        if spec not in _WORKER_PLANS:
+            host = f"{os.uname().nodename}-{os.getpid()}"
+            report_path = Path(spec.out_dir) / "sandbox-workers" / f"{host}.json"
+            try:
+                plan, view = prepare_sandbox(spec, report_path, log=io.StringIO())
+            except Exception as error:  # noqa: BLE001 - reported as the grader's failure, per row
+                _WORKER_PLANS[spec] = GraderFailure(f"preparing the sandbox on {host} failed: {error}")
+            else:
+                atexit.register(shutil.rmtree, view, ignore_errors=True)
+                refusal = sandbox_refusal(plan, spec)
+                _WORKER_PLANS[spec] = GraderFailure(f"{refusal}; see {report_path}") if refusal else plan
+        plan = _WORKER_PLANS[spec]
+    if isinstance(plan, GraderFailure):
+        raise plan
+    return plan
 
 
 def run_batch(executor: Executor, run_jobs: list[Job], gradebook: Gradebook, summary: dict, progress) -> None:
@@ -544,9 +676,7 @@ def run_batch(executor: Executor, run_jobs: list[Job], gradebook: Gradebook, sum
             try:
                 row = future.result()
             except Exception as error:  # noqa: BLE001 - the worker itself failed (e.g. a lost Dask worker)
-                row = problem_row(
-                    Submission(job.learner, None, job.sha256), load_unit(job.unit), f"Grader error: {error}"
-                )
+                row = grader_error_row(job.learner, job.sha256, load_unit(job.unit), f"{type(error).__name__}: {error}")
             gradebook.put(row)
             summary["graded"] += 1
             failed += row["passed"] != "true"

@@ -13,6 +13,17 @@ class SubmissionError(Exception):
     """The file cannot be read as a notebook; the message says why and what to do."""
 
 
+def read_text(path: Path) -> str:
+    """The file as text, as Python and Jupyter read it: UTF-8 with or without a byte-order mark
+    (Windows editors write one), any line endings."""
+    raw = Path(path).read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise SubmissionError(f"{Path(path).name} is not UTF-8 text: {error}. Save it as UTF-8.") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def read_notebook(path: Path) -> nbformat.NotebookNode:
     path = Path(path)
     if not path.is_file():
@@ -20,8 +31,8 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
     suffix = path.suffix.lower()
     if suffix == ".ipynb":
         try:
-            notebook = nbformat.read(path, as_version=4)
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            notebook = nbformat.reads(read_text(path), as_version=4)
+        except json.JSONDecodeError as error:
             raise SubmissionError(
                 f"{path.name} is not a valid notebook file (it is not readable JSON: {error}). "
                 "Re-download it from Jupyter or Colab with File > Download > .ipynb."
@@ -37,11 +48,7 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
             ) from None
         return notebook
     if suffix == ".py":
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as error:
-            raise SubmissionError(f"{path.name} is not UTF-8 text: {error}.") from None
-        return jupytext.reads(text, fmt="py:percent")
+        return jupytext.reads(read_text(path), fmt="py:percent")
     raise SubmissionError(f"{path.name}: expected a .py (jupytext percent) or .ipynb file.")
 
 

@@ -53,6 +53,9 @@ class Isolation:
     prefix: list[str] = field(default_factory=list)
     environment: dict[str, str] = field(default_factory=dict)
     pids_cgroup: Path | None = None
+    # The command the scorer is started through: the grader's sandbox with the real data visible
+    # read-only (the scorer needs the held-out labels) and everything else as for the submission.
+    scorer_prefix: list[str] = field(default_factory=list)
     # CPU cores the run (notebook and scorer) is pinned to, with every thread pool sized to match;
     # empty: all of the machine's. Pinned runs give the same values whatever else the machine does.
     cpus: tuple[int, ...] = ()
@@ -349,15 +352,38 @@ def execute_and_score(notebook, unit, workdir, isolation, result, finish, execut
             f"`model` is a {model_info.get('type')}, not a Keras model (keras.Model). "
             "Assign your trained Keras model to `model`.",
         )
+    if model_info.get("problem") == "unloadable":
+        return finish("error", unloadable_message(model_info))
     return score(unit, out_dir / "model.keras", result, finish, isolation)
+
+
+def unloadable_message(model_info: dict) -> str:
+    """Why the saved `model` cannot be loaded back by the scorer, naming the layer and the fix."""
+    lines = ["Your `model` was saved, but Keras cannot load it back safely, so it cannot be scored."]
+    for found in model_info.get("foreign_functions") or []:
+        setting = found["setting"].lstrip("_")
+        fix = (
+            f'write {setting}="{found["keras_name"]}" (the Keras name) instead'
+            if found.get("keras_name")
+            else "use a built-in Keras function or layer instead"
+        )
+        lines.append(
+            f"Layer {found['layer']!r} has {setting}={found['function']}, a function from outside Keras: {fix}."
+        )
+    if len(lines) == 1:
+        lines.append(f"Keras says: {model_info.get('load_error', 'unknown error')}")
+        lines.append("Build the model from built-in Keras layers and functions (no Lambda layers or custom code).")
+    return "\n".join(lines)
 
 
 def score(unit: Unit, model_path: Path, result: RunResult, finish, isolation: Isolation) -> RunResult:
     """Score the saved model in a clean process; the unit's own process has ended."""
-    # A folder of the scorer's own: the unit's process could have left a score.json next to its model.
+    # A folder of the scorer's own, holding a copy of the model: the unit's process could have
+    # left a score.json next to its model, and a sandboxed scorer sees only its working folder.
     score_dir = Path(tempfile.mkdtemp(prefix="workshop-score-"))
     try:
-        return score_in(unit, model_path, score_dir / "score.json", result, finish, isolation)
+        shutil.copyfile(model_path, score_dir / "model.keras")
+        return score_in(unit, score_dir / "model.keras", score_dir / "score.json", result, finish, isolation)
     finally:
         shutil.rmtree(score_dir, ignore_errors=True)
 
@@ -367,10 +393,14 @@ def score_in(
 ) -> RunResult:
     environment = {key: value for key, value in os.environ.items() if not key.startswith("WORKSHOP_GRADE")}
     environment.update({"PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3", **isolation.thread_environment()})
+    # The scorer's own limits: the run's memory limit and its pids cgroup, and the sandbox.
+    scorer_limits = Isolation(memory_bytes=isolation.memory_bytes, pids_cgroup=isolation.pids_cgroup)
     try:
         completed = subprocess.run(
             [
                 *isolation.pinning(),
+                *limits_wrapper(scorer_limits),
+                *isolation.scorer_prefix,
                 sys.executable,
                 "-m",
                 "workshop.evaluate",
@@ -400,7 +430,39 @@ def score_in(
     message = (
         f"{unit.goal.metric} = {value:.4f} {verdict} the goal {unit.goal.text} (held-out data, scored by the runner)."
     )
+    if not met:
+        message += validation_gap_hint(unit, value, result.histories)
     return finish("ok", message, value=value, met=met, metrics=metrics)
+
+
+# The validation metric `fit` reports for each kind of goal metric, by the names Keras gives it.
+VALIDATION_KEYS = {
+    "accuracy": ("val_accuracy", "val_sparse_categorical_accuracy", "val_categorical_accuracy", "val_binary_accuracy"),
+    "mae": ("val_mae", "val_mean_absolute_error"),
+    "loss": ("val_loss",),
+}
+
+
+def validation_gap_hint(unit: Unit, value: float | None, histories: list[dict]) -> str:
+    """When held-out data scores far below what `fit` reported on the learner's own validation
+    data, the usual cause is preprocessing done outside the model: say so."""
+    if value is None or not histories:
+        return ""
+    kind = unit.goal.metric.removeprefix("test_").removeprefix("val_")
+    last_fit = next((history for history in reversed(histories) if history), {})
+    key = next((key for key in VALIDATION_KEYS.get(kind, ()) if last_fit.get(key)), None)
+    if key is None:
+        return ""
+    reached = last_fit[key][-1]
+    far = reached - value >= 0.1 if unit.goal.op == ">=" else value >= 1.5 * reached
+    if not far:
+        return ""
+    return (
+        f"\nDuring `fit` your model reached {key} = {reached:.4f} on your validation data, far better than "
+        "on the held-out data. The usual cause is preprocessing done outside the model (for example "
+        "`x / 255` or a reshape before `fit`): the runner feeds the raw inputs, as loaded. Put that step "
+        "inside the model (for example `layers.Rescaling(1 / 255)`)."
+    )
 
 
 def current_cell(out_dir: Path, notebook) -> str:

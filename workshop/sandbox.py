@@ -63,6 +63,7 @@ PROTECTIONS = {
     "capabilities": "capability bounding set empty + no_new_privs: mounts cannot be undone",
     "parent_death": "killing the grader kills every sandboxed process",
     "held_out_withheld": "the submission's data view holds no true held-out labels",
+    "scorer": "the scorer runs in the same sandbox, with only the real data (read-only) added",
 }
 
 
@@ -71,6 +72,7 @@ class SandboxPlan:
     """Everything a worker needs to confine one run; plain data, so it pickles (Dask)."""
 
     prefix: list[str] = field(default_factory=list)
+    scorer_prefix: list[str] = field(default_factory=list)
     environment: dict[str, str] = field(default_factory=dict)
     memory_bytes: int = GRADE_MEMORY_BYTES
     max_processes: int = GRADE_MAX_PROCESSES
@@ -95,6 +97,7 @@ class SandboxPlan:
                 memory_bytes=self.memory_bytes,
                 max_processes=self.max_processes,
                 prefix=list(self.prefix),
+                scorer_prefix=list(self.scorer_prefix),
                 environment=dict(self.environment),
                 pids_cgroup=cgroup,
             )
@@ -162,9 +165,43 @@ def sweep_stale_cgroups(root: Path = PIDS_ROOT, older_than_seconds: float = 600)
             pass
 
 
+def delegated_cgroup_v2() -> Path | None:
+    """This process's own cgroup v2 folder, when it offers the pids controller and this user may
+    write it (systemd delegates one to each user's session manager); None otherwise."""
+    try:
+        relative = next(
+            line.split("::", 1)[1].strip()
+            for line in Path("/proc/self/cgroup").read_text().splitlines()
+            if line.startswith("0::")
+        )
+    except (OSError, StopIteration):
+        return None
+    for mount in (Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup/unified")):
+        folder = mount / relative.lstrip("/")
+        try:
+            offers_pids = "pids" in (folder / "cgroup.controllers").read_text().split()
+        except OSError:
+            continue
+        if offers_pids and os.access(folder, os.W_OK):
+            return folder
+    return None
+
+
+def pids_roots() -> list[Path]:
+    """Where a pids cgroup per run may be made: the v1 pids hierarchy (root), then a delegated v2 one."""
+    delegated = delegated_cgroup_v2()
+    return [PIDS_ROOT] + ([delegated] if delegated else [])
+
+
 def pids_cgroup_works(root: Path = PIDS_ROOT) -> tuple[bool, str]:
     if not (root / "cgroup.procs").exists():
-        return False, f"no cgroup v1 pids controller at {root}"
+        return False, f"no pids cgroup at {root}"
+    if (root / "cgroup.subtree_control").exists():  # cgroup v2: children get pids.max once enabled
+        try:
+            if "pids" not in (root / "cgroup.subtree_control").read_text().split():
+                (root / "cgroup.subtree_control").write_text("+pids")
+        except OSError as error:
+            return False, f"cannot enable the pids controller under {root}: {error.strerror or error}"
     try:
         cgroup = make_pids_cgroup(root, 5)
     except OSError as error:
@@ -305,10 +342,13 @@ def writable(path):
 report["read_only"] = {p: not writable(p) for p in json.loads(sys.argv[1])}
 report["hidden"] = {p: (not os.path.exists(p)) or os.listdir(p) == [] for p in json.loads(sys.argv[2])}
 view = sys.argv[3]
-def view_ok(view):
+def view_ok(view, expect_files):
+    # A view that withholds nothing (data generated at scoring time) is empty, and valid.
     files = [os.path.join(d, f) for d, _, names in os.walk(view) for f in names][:50]
-    return bool(files) and all(len(open(f, "rb").read(2)) > 0 and not os.access(f, os.W_OK) for f in files)
-report["view_visible"] = (not view) or view_ok(view)
+    if not os.path.isdir(view) or (expect_files and not files):
+        return False
+    return all(len(open(f, "rb").read(2)) > 0 and not os.access(f, os.W_OK) for f in files)
+report["view_visible"] = (not view) or view_ok(view, sys.argv[5] == "1")
 server = socket.socket(); server.bind(("127.0.0.1", 0)); server.listen(1)
 client = socket.create_connection(server.getsockname(), timeout=5)
 report["loopback"] = True
@@ -340,6 +380,7 @@ def run_probe(
                 json.dumps([str(p) for p in hidden]),
                 str(view or ""),
                 str(os.getpid()),
+                "1" if view and any(files for _, _, files in os.walk(view)) else "0",
             ],
             cwd=workdir,
             capture_output=True,
@@ -402,30 +443,30 @@ def build_plan(
     for name in ("time_limit", "memory_limit", "clean_environment", "process_watchdog"):
         protections[name] = {"active": True, "detail": PROTECTIONS[name]}
 
-    works, detail = pids_cgroup_works()
-    protections["pids_cgroup"] = {"active": works, "detail": detail}
-    if works:
-        plan.pids_root = str(PIDS_ROOT)
-        sweep_stale_cgroups()
-    else:
-        plan.warnings.append(f"No pids cgroup ({detail}); relying on the runner's process watchdog.")
+    details = []
+    for root in pids_roots():
+        works, detail = pids_cgroup_works(root)
+        details.append(detail)
+        if works:
+            plan.pids_root = str(root)
+            sweep_stale_cgroups(root)
+            break
+    protections["pids_cgroup"] = {"active": plan.pids_root is not None, "detail": "; ".join(details)}
+    if plan.pids_root is None:
+        plan.warnings.append(f"No pids cgroup ({'; '.join(details)}); relying on the runner's process watchdog.")
 
     keras_home = Path(os.environ.get("KERAS_HOME", "~/.keras")).expanduser()
     mirror = os.environ.get("WORKSHOP_DATA_MIRROR")
-    hidden = existing(
-        [
-            data.data_dir(),
-            keras_home / "datasets",
-            mirror,
-            repo / "solutions",
-            repo / ".git",
-            submissions,
-            out_dir,
-            *extra_hidden,
-        ]
-    )
+    real_data = existing([data.data_dir(), keras_home / "datasets", mirror])
+    not_for_anyone = existing([repo / "solutions", repo / ".git", submissions, out_dir, *extra_hidden])
+    hidden = real_data + not_for_anyone
     read_only = existing([repo, keras_home, data.data_dir().parent])
     tmp = Path(tempfile.gettempdir()).resolve()
+    # The scorer: the same confinement, but the real data (not the mirror) visible, read-only.
+    scorer_hidden = [p for p in not_for_anyone if tmp not in p.parents]
+    scorer_bind_back = [p for p in existing([repo, Path(sys.prefix), data.data_dir()]) if tmp in p.parents]
+    scorer_bind_back = [p for p in scorer_bind_back if not any(o in p.parents for o in scorer_bind_back)]
+    scorer_rehide = [p for p in not_for_anyone if any(b == p or b in p.parents for b in scorer_bind_back)]
     # What the run needs from below /tmp is bound back into the private /tmp, read-only; the
     # hidden folders inside it are hidden again. Everything else below /tmp the private /tmp
     # hides already, so it needs no mount of its own.
@@ -463,6 +504,34 @@ def build_plan(
                 errors.append(f"{mechanism}: {error}")
                 continue
             plan.prefix, plan.mechanism = prefix, f"unshare ({mechanism})"
+            plan.scorer_prefix = namespace_prefix(
+                setup_script(
+                    ip=ip,
+                    read_only=read_only,
+                    hidden=scorer_hidden,
+                    tmp=tmp,
+                    view=None,
+                    bind_back=scorer_bind_back,
+                    rehide=scorer_rehide,
+                ),
+                user_namespace=user_namespace,
+            )
+            scorer_report, scorer_error = run_probe(
+                plan.scorer_prefix, read_only + scorer_bind_back, scorer_hidden + scorer_rehide, None
+            )
+            scorer_ok = bool(scorer_report) and (
+                scorer_report["network_isolated"]
+                and all(scorer_report["read_only"].values())
+                and all(scorer_report["hidden"].values())
+            )
+            protections["scorer"] = {
+                "active": scorer_ok,
+                "detail": (
+                    "no network, read-only; hidden: " + ", ".join(str(p) for p in scorer_hidden + scorer_rehide)
+                    if scorer_report
+                    else f"probe failed: {scorer_error}"
+                ),
+            }
             protections["network"] = {
                 "active": report["network_isolated"] and report["loopback"],
                 "detail": f"interfaces inside: {', '.join(report['interfaces'])}",
@@ -485,7 +554,7 @@ def build_plan(
                 "detail": "setpriv --bounding-set=-all --no-new-privs",
             }
             protections["parent_death"] = {"active": True, "detail": "setpriv --pdeathsig KILL + unshare --kill-child"}
-            for name in ("network", "read_only", "hidden", "pid_namespace", "capabilities"):
+            for name in ("network", "read_only", "hidden", "pid_namespace", "capabilities", "scorer"):
                 if not protections[name]["active"]:
                     plan.warnings.append(
                         f"Sandbox probe: {name} is NOT effective here ({protections[name]['detail']})."

@@ -102,6 +102,12 @@ def cached_only() -> bool:
 
 
 def on_config(config):
+    # Lesson blocks run through the figure cache (a rebuild with nothing changed runs none).
+    import markdown_exec
+
+    from workshop import figures
+
+    markdown_exec.formatters["python"] = figures.format_lesson_block
     config["extra"]["workshop_solutions"] = publishing_solutions()
     if not publishing_solutions():
         config["nav"] = drop_solution_entries(config["nav"])
@@ -443,7 +449,30 @@ def on_page_content(content: str, page, config, files: Files) -> str:
     return content[: heading_end + 5] + card + content[heading_end + 5 :]
 
 
+# Math on a page: what arithmatex marks in lessons, or $...$ / \\(...\\) in a notebook's Markdown cells.
+NOTEBOOK_MARKDOWN = re.compile(r'<div class="[^"]*jp-RenderedMarkdown[^"]*"[^>]*>(.*?)</div>', re.DOTALL)
+TEX_DELIMITERS = re.compile(r"\$[^$\s][^$]*\$|\\\(|\\\[")
+
+
+def has_math(output: str) -> bool:
+    if 'class="arithmatex"' in output:
+        return True
+    return any(TEX_DELIMITERS.search(cell) for cell in NOTEBOOK_MARKDOWN.findall(output))
+
+
+def with_mathjax(output: str, page) -> str:
+    """Load MathJax (about 1 MB of script) on this page only, deferred so nothing waits for it."""
+    base = "../" * page.url.count("/") if page.url else ""
+    scripts = (
+        f'<script defer src="{base}javascripts/mathjax-config.js"></script>'
+        f'<script defer src="{base}{MATHJAX_URI}tex-mml-chtml.js"></script>'
+    )
+    return output.replace("</body>", scripts + "</body>", 1)
+
+
 def on_post_page(output: str, page, config) -> str:
+    if has_math(output):
+        output = with_mathjax(output, page)
     # Material's search dialog has no accessible name (axe: aria-dialog-name).
     output = output.replace(
         '<div class="md-search" data-md-component="search" role="dialog">',

@@ -4,11 +4,21 @@ The unit's reference solution holds the generator in code cells tagged ``generat
 (jupytext: ``# %% tags=["generator"]``), defining ``make_dataset(count, seed)``. The
 task runs those cells from the reference solution, never from the learner's file, in a
 fresh namespace, and asks for data with a seed the learner's notebook never sees.
+
+The held-out seed mixes in a secret that nothing in the course repository holds: it is created at
+random on first use and kept with the datasets of whoever scores (``<data dir>/.held-out-secret``).
+The grading sandbox hides that folder from submissions, so a notebook that imports this module and
+recomputes "the held-out data" gets other frames than the scorer (or, in the sandbox, an error).
+On a learner's machine ``workshop check`` makes its own secret; that is fine: it only has to be new
+to the learner's model.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import secrets
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,17 +27,40 @@ from workshop.units import UnitError, load_unit, unit_names
 
 GENERATOR_TAG = "generator"
 
-# Mixed into every held-out seed. It is printed nowhere and differs from the seeds the
-# units train and validate on, so held-out frames are new to every model.
-_HELD_OUT_SECRET = "kw-held-out-7f3a9c51e2d84b06"
+SECRET_FILENAME = ".held-out-secret"
 
 
 class GeneratorError(Exception):
     """The reference solution has no usable generator cells."""
 
 
+def held_out_secret() -> str:
+    """The scorer's secret, made at random the first time and kept beside the datasets."""
+    from workshop.data import data_dir
+
+    root = data_dir()
+    path = root / SECRET_FILENAME
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        pass
+    root.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=root, prefix=f"{SECRET_FILENAME}.")
+    try:
+        with os.fdopen(handle, "w", encoding="ascii") as stream:
+            stream.write(secrets.token_hex(16) + "\n")
+        os.chmod(temporary, 0o600)
+        try:
+            os.link(temporary, path)  # never replaces the secret another process made first
+        except FileExistsError:
+            pass
+    finally:
+        os.unlink(temporary)
+    return path.read_text(encoding="ascii").strip()
+
+
 def held_out_seed(task_name: str) -> int:
-    digest = hashlib.sha256(f"{_HELD_OUT_SECRET}:{task_name}".encode()).digest()
+    digest = hashlib.sha256(f"{held_out_secret()}:{task_name}".encode()).digest()
     return int.from_bytes(digest[:8], "big")
 
 
