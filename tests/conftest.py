@@ -66,8 +66,14 @@ class SolutionRuns:
         core = self.free_cores.get()
         try:
             unit = load_unit(name)
+            # A lane has one core of the machine's and shares it with the rest of the suite: the
+            # unit's wall-clock limit (set for a machine of its own) is doubled.
             result = run_unit(
-                unit.solution_path, unit, isolation=Isolation(cpus=(core,)), executed_path=cache.executed_path(unit)
+                unit.solution_path,
+                unit,
+                isolation=Isolation(cpus=(core,)),
+                executed_path=cache.executed_path(unit),
+                timeout_seconds=2 * unit.timeout_seconds,
             )
             results.record(result)
             return result
