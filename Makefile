@@ -57,9 +57,10 @@ browser: ## install Debian's Chromium for the browser tests, if missing
 test: data browser ## run every test: units train for real (two at a time), the site builds, the browser checks it
 	$(BIN)/python -m pytest
 
-check: lint data browser ## the fast tier (a few minutes): lint, format, exercises in sync, every test that trains nothing
+# The fast tier runs two tests at a time, every TensorFlow process on one thread (no spinning thread pools).
+check: lint data browser ## the fast tier: lint, format, exercises in sync, every test that trains nothing
 	$(BIN)/workshop exercises --check
-	$(BIN)/python -m pytest -m "not slow"
+	TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -m "not slow" -n 2 --dist loadgroup
 
 # exercises/ is generated from solutions/ (and leaves names undefined on purpose): not linted.
 LINTED := workshop tests solutions $(wildcard scripts)

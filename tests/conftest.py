@@ -97,11 +97,21 @@ def needs_solutions(item) -> bool:
     return "solution_runs" in getattr(item, "fixturenames", ()) or "instructor" in params.values()
 
 
+# Under pytest-xdist (`make check` runs the fast tier three at a time), the tests that share an
+# expensive fixture run on one worker, so that it is built once: the graded class, the learner site.
+SHARED_FIXTURE_GROUPS = {"batch": "graded-class", "learner_site": "learner-site", "learner_url": "learner-site"}
+
+
 def pytest_itemcollected(item):
     """Every test that waits for a solution is `slow`, whether it asks directly or through a fixture
     (marked as it is collected, so `-m "not slow"` leaves out all of them)."""
     if needs_solutions(item):
         item.add_marker(pytest.mark.slow)
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    names = [*getattr(item, "fixturenames", ()), *(f"{value}_site" for value in params.values() if value == "learner")]
+    group = next((SHARED_FIXTURE_GROUPS[name] for name in names if name in SHARED_FIXTURE_GROUPS), None)
+    if group:
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.hookimpl(trylast=True)

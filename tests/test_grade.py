@@ -430,3 +430,70 @@ def test_shards_merge_into_one_gradebook(tmp_path):
     assert completed.returncode == 0, completed.stderr
     assert sorted(rows_of(tmp_path / "all")) == ["ann", "bob"]
     assert (tmp_path / "all" / "feedback" / "bob.md").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# exports; generated labs
+
+
+def test_the_batch_writes_canvas_and_gradescope_grades(batch):
+    lines = (batch["out"] / "canvas.csv").read_text().splitlines()
+    assert lines[0] == "Student,ID,SIS User ID,SIS Login ID,Section,02. Fashion-MNIST with logistic regression"
+    assert lines[1] == "Points Possible,,,,,1"
+    graded = {line.split(",")[0]: line.split(",")[-1] for line in lines[2:]}
+    assert sorted(graded) == batch["learners"]
+    for learner, found in batch["rows"].items():
+        assert graded[learner] == ("1" if found["passed"] == "true" else "0")
+        results = json.loads((batch["out"] / "gradescope" / learner / "results.json").read_text())
+        assert results["max_score"] == 1.0 and results["score"] == float(graded[learner])
+        assert results["tests"][0]["status"] == ("passed" if found["passed"] == "true" else "failed")
+        assert found["message"] in results["output"]
+
+
+def test_exports_give_no_points_for_a_grader_error_and_scale_to_points():
+    from workshop.exports import canvas_csv, gradescope_results
+
+    unit = load_unit(UNIT)
+    rows = [
+        {"learner": "ann", "status": "ok", "passed": "true", "value": "0.8500", "message": "meets"},
+        {"learner": "bob", "status": "ok", "passed": "false", "value": "0.2000", "message": "does not meet"},
+        {"learner": "cy", "status": "grader-error", "passed": "false", "value": "", "message": "worker lost"},
+    ]
+    lines = canvas_csv(unit, rows, 10).splitlines()
+    assert lines[1].endswith(",10") and lines[2:] == ["ann,,,ann,,10", "bob,,,bob,,0", "cy,,,cy,,"]
+    assert gradescope_results(unit, rows[0], 10)["score"] == 10
+    assert "score" not in gradescope_results(unit, rows[2], 10)
+
+
+def test_a_generated_lab_submission_cannot_recompute_the_held_out_data(tmp_path):
+    """Unit 07 in the sandbox: importing the course's generator to rebuild "the held-out frames"
+    fails (the scorer's secret is in the hidden data folder), and changes nothing of the grader's."""
+    from workshop.tasks.generated import SECRET_FILENAME, held_out_secret
+
+    held_out_secret()  # the instructor's, made before grading as `workshop grade` does
+    secret = data.data_dir() / SECRET_FILENAME
+    before = secret.read_bytes()
+    submissions = tmp_path / "class"
+    submissions.mkdir()
+    (submissions / "recomputer.py").write_text(
+        "# %%\nfrom workshop.tasks.generated import held_out_data\n"
+        "frames, commands = held_out_data('self-driving', 100)\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-m", "workshop", "grade", "--exercise", "07_self_driving", str(submissions)]
+        + ["--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=600,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    found = rows_of(tmp_path / "out")["recomputer"]
+    assert found["status"] == "error" and found["passed"] == "false", found
+    # The generator cells live in the hidden solutions/, the secret in the hidden data folder; a
+    # notebook that got past both would have made a secret of its own (other frames), and left no
+    # model here either way.
+    reasons = ("No unit in solutions/ declares", "Read-only file system", "left no Keras model")
+    assert any(reason in found["message"] for reason in reasons), found["message"]
+    assert secret.read_bytes() == before

@@ -187,7 +187,7 @@ def test_a_tensorflow_function_as_activation_is_named_with_its_keras_fix(tmp_pat
 def test_preprocessing_outside_the_model_is_named_when_held_out_data_scores_far_lower(tmp_path):
     source = (
         IMPORTS + "\n# %%\n(x, y), _ = keras.datasets.fashion_mnist.load_data()\n"
-        "x = x[:6000] / 255.0  # scaled outside the model: the runner will feed raw pixels\n"
+        "x = x[:6000] / 255.0 - 0.5  # centred outside the model: the runner will feed raw pixels\n"
         "keras.utils.set_random_seed(1)\n"
         "model = keras.Sequential([keras.Input((28, 28)), layers.Flatten(), layers.Dense(10, activation='softmax')])\n"
         "model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'])\n"

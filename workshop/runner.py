@@ -141,7 +141,13 @@ def child_environment(workdir: Path, isolation: Isolation) -> dict[str, str]:
         "IPYTHONDIR": str(workdir / ".ipython"),
         "JUPYTER_RUNTIME_DIR": str(workdir / ".jupyter-runtime"),
     }
-    for name in ("WORKSHOP_DATA_DIR", "XDG_CACHE_HOME", "OMP_NUM_THREADS"):
+    for name in (
+        "WORKSHOP_DATA_DIR",
+        "XDG_CACHE_HOME",
+        "OMP_NUM_THREADS",
+        "TF_NUM_INTRAOP_THREADS",
+        "TF_NUM_INTEROP_THREADS",
+    ):
         if name in os.environ:
             environment[name] = os.environ[name]
     environment.update(isolation.thread_environment())
@@ -359,6 +365,13 @@ def execute_and_score(notebook, unit, workdir, isolation, result, finish, execut
 
 def unloadable_message(model_info: dict) -> str:
     """Why the saved `model` cannot be loaded back by the scorer, naming the layer and the fix."""
+    error = model_info.get("load_error", "")
+    if "safe_mode" in error or "lambda" in error.lower():
+        return (
+            "The model could not be loaded: the saved model contains code that would run when it is loaded "
+            "(for example a Lambda layer), which the runner refuses (safe_mode=True). Use built-in Keras "
+            "layers instead."
+        )
     lines = ["Your `model` was saved, but Keras cannot load it back safely, so it cannot be scored."]
     for found in model_info.get("foreign_functions") or []:
         setting = found["setting"].lstrip("_")
