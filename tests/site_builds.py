@@ -25,6 +25,10 @@ from pathlib import Path
 from workshop.units import REPO, all_units
 
 QUICK = os.environ.get("WORKSHOP_SITE_QUICK") == "1"
+# The learner build is made for a configured GitHub repository (launch buttons), the instructor
+# build for none at all (no buttons), whatever the checkout's own `origin` is.
+REPOSITORY = {"learner": "octo-org/keras-course", "instructor": "none"}
+BRANCH = "spring-2027"
 BUILD_ROOT = Path(tempfile.mkdtemp(prefix="workshop-site-"))
 
 
@@ -32,7 +36,13 @@ BUILD_ROOT = Path(tempfile.mkdtemp(prefix="workshop-site-"))
 def build(kind: str) -> Path:
     """Build the learner or instructor site into a temporary folder; fail with mkdocs' output."""
     destination = BUILD_ROOT / kind
-    env = dict(os.environ, WORKSHOP_SOLUTIONS="1" if kind == "instructor" else "0", NO_MKDOCS_2_WARNING="1")
+    env = dict(
+        os.environ,
+        WORKSHOP_SOLUTIONS="1" if kind == "instructor" else "0",
+        NO_MKDOCS_2_WARNING="1",
+        WORKSHOP_REPOSITORY=REPOSITORY[kind],
+        WORKSHOP_BRANCH=BRANCH,
+    )
     command = [sys.executable, "-m", "mkdocs", "build", "--site-dir", str(destination)]
     if QUICK:
         env["WORKSHOP_SOLUTIONS_CACHED_ONLY"] = "1"

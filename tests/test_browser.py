@@ -171,8 +171,8 @@ def test_exercise_page_shows_goal_and_downloads_a_valid_notebook(learner_url, vi
     assert response.ok
     nbformat.validate(nbformat.reads(response.text(), as_version=4))
     colab = card.get_by_role("link", name="Open in Colab").get_attribute("href")
-    assert colab.startswith("https://colab.research.google.com/github/") and colab.endswith(
-        f"exercises/{unit.name}.ipynb"
+    assert colab == (
+        f"https://colab.research.google.com/github/octo-org/keras-course/blob/spring-2027/exercises/{unit.name}.ipynb"
     )
 
 

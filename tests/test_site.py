@@ -14,7 +14,17 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import nbformat
 import pytest
-from site_builds import QUICK, build, html_pages, search_text, site_units, solution_lines, visible_text
+from site_builds import (
+    BRANCH,
+    QUICK,
+    REPOSITORY,
+    build,
+    html_pages,
+    search_text,
+    site_units,
+    solution_lines,
+    visible_text,
+)
 
 from workshop import cache
 from workshop.site import front_matter
@@ -191,8 +201,42 @@ def test_exercise_pages_have_the_card(learner_site):
         assert f'data-unit="{unit.name}"' in page
         text = visible_text(page)
         assert str(unit.goal) in text and f"{unit.budget_seconds} s" in text
-        assert "Open in Colab" in text and f"exercises/{unit.name}.ipynb" in page
         assert re.search(rf'href="[./]*downloads/{unit.name}\.ipynb" download', page)
+
+
+def test_launch_buttons_open_the_configured_repository_and_are_absent_without_one(learner_site, instructor_site):
+    notebook = f"{REPOSITORY['learner']}/blob/{BRANCH}/exercises/{{name}}.ipynb"
+    for unit in site_units():
+        page = (learner_site / "exercises" / unit.name / "index.html").read_text(encoding="utf-8")
+        assert f'href="https://colab.research.google.com/github/{notebook.format(name=unit.name)}"' in page
+        assert (
+            f'href="https://kaggle.com/kernels/welcome?src=https://github.com/{notebook.format(name=unit.name)}"'
+            in page
+        )
+    setup = (learner_site / "setup" / "index.html").read_text(encoding="utf-8")
+    assert f"https://github.com/{REPOSITORY['learner']}.git" in setup
+    for path in html_pages(instructor_site):
+        page = path.read_text(encoding="utf-8")
+        assert "colab.research.google.com" not in page and "kaggle.com/kernels" not in page, path
+
+
+@pytest.mark.parametrize(
+    ("configured", "remote", "expected"),
+    [
+        ("", "https://github.com/octo/course.git", "octo/course"),
+        ("", "git@github.com:octo/course.git", "octo/course"),
+        ("", "ssh://git@github.com/octo/course", "octo/course"),
+        ("", "https://gitlab.com/octo/course.git", ""),
+        ("", "/srv/git/course", ""),
+        ("", None, ""),
+        ("me/fork", "https://github.com/octo/course.git", "me/fork"),
+        ("none", "https://github.com/octo/course.git", ""),
+    ],
+)
+def test_the_repository_comes_from_the_setting_else_the_origin_remote(configured, remote, expected):
+    from workshop.site import github_repository
+
+    assert github_repository(configured, remote) == expected
 
 
 def test_lessons_typeset_math_locally(learner_site):
@@ -213,9 +257,14 @@ def test_mathjax_loads_only_on_pages_with_math(learner_site):
 @pytest.mark.slow
 @pytest.mark.skipif(QUICK, reason="quick site builds publish only what is cached")
 def test_a_rebuild_with_nothing_changed_does_not_train_again(instructor_site, tmp_path):
+    from workshop.figures import LESSON_CACHE_DIR
+
     executed = {unit.name: cache.executed_path(unit) for unit in all_units()}
     assert all(path.exists() for path in executed.values())
     before = {name: path.stat().st_mtime_ns for name, path in executed.items()}
+    # Lesson figures are cached the same way: a rebuild runs no lesson block.
+    figures_before = {path.name: path.stat().st_mtime_ns for path in LESSON_CACHE_DIR.glob("*.html")}
+    assert len(figures_before) >= 20
     completed = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
         cwd=REPO,
@@ -227,4 +276,5 @@ def test_a_rebuild_with_nothing_changed_does_not_train_again(instructor_site, tm
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert "Executing" not in completed.stderr, "a solution was executed again"
     assert {name: path.stat().st_mtime_ns for name, path in executed.items()} == before
+    assert {path.name: path.stat().st_mtime_ns for path in LESSON_CACHE_DIR.glob("*.html")} == figures_before
     assert (tmp_path / "site" / "solutions" / "02_fashion_mnist_logreg" / "index.html").exists()

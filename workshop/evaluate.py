@@ -37,9 +37,9 @@ def main(task_name: str, model_path: str, result_path: str) -> int:
             result = {"status": "error", "message": str(error)}
         except Exception as error:  # noqa: BLE001 - a crash while scoring is reported, not raised
             result = {"status": "error", "message": f"Scoring the model failed: {type(error).__name__}: {error}"}
-    with open(result_path + ".tmp", "w") as stream:
-        json.dump(result, stream)
-    os.replace(result_path + ".tmp", result_path)
+    from workshop import atomic
+
+    atomic.write_text(result_path, json.dumps(result))
     return 0
 
 

@@ -22,6 +22,8 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, DeadKernelError
 
+from workshop import atomic
+
 # Output beyond these sizes per cell is dropped, so a print loop cannot exhaust memory
 # or bloat the executed notebook. Figures get more room than printed text.
 MAX_TEXT_CHARS_PER_CELL = 200_000
@@ -125,9 +127,7 @@ class BoundedClient(NotebookClient):
 
 
 def write_json(path: Path, data) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(data))
-    os.replace(temporary, path)
+    atomic.write_text(path, json.dumps(data))
 
 
 def error_of(notebook, cell_index: int | None) -> dict:

@@ -9,13 +9,12 @@ written as ``exercises/NN_slug.py`` (jupytext percent) and ``exercises/NN_slug.i
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import jupytext
 
+from workshop import atomic
 from workshop.units import EXERCISES_DIR, SOLUTIONS_DIR, UNIT_NAME_PATTERN
 
 BEGIN = re.compile(r"^(?P<indent>\s*)### BEGIN SOLUTION\s*$")
@@ -95,15 +94,7 @@ def stale_files(exercises_dir: Path = EXERCISES_DIR, solutions_dir: Path = SOLUT
 
 
 def write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    atomic.write_text(path, text)
 
 
 def generate(exercises_dir: Path = EXERCISES_DIR, solutions_dir: Path = SOLUTIONS_DIR) -> list[str]:

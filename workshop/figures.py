@@ -16,9 +16,7 @@ import hashlib
 import html
 import io
 import json
-import os
 import sys
-import tempfile
 import traceback
 from pathlib import Path
 
@@ -117,12 +115,9 @@ def run_lesson_block(code: str, returncode=None, session=None, id=None, **extra)
     except Exception:  # noqa: BLE001 (any error fails the build, with its traceback)
         raise ExecutionError(traceback.format_exc()) from None
     output = buffer.getvalue()
-    LESSON_CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=LESSON_CACHE_DIR, prefix=".block-")
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        stream.write(output)
-    os.chmod(temporary, 0o644)
-    os.replace(temporary, key_path)
+    from workshop import atomic
+
+    atomic.write_text(key_path, output)
     return output
 
 

@@ -214,12 +214,7 @@ def write_gradebook(path: Path, rows) -> None:
     writer.writeheader()
     for row in sorted(rows, key=lambda r: r["learner"]):
         writer.writerow(row)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with open(temporary, "w", encoding="utf-8", newline="") as stream:
-        stream.write(buffer.getvalue())
-        stream.flush()
-        os.fsync(stream.fileno())
-    os.replace(temporary, path)
+    atomic.write_text(path, buffer.getvalue())
 
 
 def now() -> str:
@@ -418,9 +413,7 @@ def to_html(markdown_text: str, title: str) -> str:
 
 
 def atomic_write(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+    atomic.write_text(path, text)
 
 
 # ---------------------------------------------------------------------------------------------

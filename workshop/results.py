@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import os
 import platform
-import tempfile
 import threading
 import time
 from importlib import metadata
 from pathlib import Path
 
+from workshop import atomic
 from workshop.units import REPO
 
 RESULTS_PATH = REPO / "results.json"
@@ -68,9 +68,4 @@ def record_run(*, wall_seconds: float, cpu_seconds: float, cores: int, lanes: in
 
 
 def _write(results: dict, path: Path) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".results.")
-    with os.fdopen(handle, "w") as stream:
-        json.dump(results, stream, indent=2)
-        stream.write("\n")
-    os.chmod(temporary, 0o644)  # an ordinary file, readable like the rest of the checkout
-    os.replace(temporary, path)
+    atomic.write_text(path, json.dumps(results, indent=2) + "\n")

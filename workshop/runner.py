@@ -31,6 +31,7 @@ from pathlib import Path
 import psutil
 from IPython.core.inputtransformer2 import TransformerManager
 
+from workshop import atomic
 from workshop.notebooks import SubmissionError, code_cells, read_notebook
 from workshop.units import REPO, Unit, UnitError, unit_for_path
 
@@ -320,8 +321,7 @@ def execute_and_score(notebook, unit, workdir, isolation, result, finish, execut
     if executed_path is not None and execution.get("status") == "ok" and (out_dir / "executed.ipynb").exists():
         executed_path = Path(executed_path)
         executed_path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(out_dir / "executed.ipynb", executed_path.with_suffix(".tmp"))
-        os.replace(executed_path.with_suffix(".tmp"), executed_path)
+        atomic.write_bytes(executed_path, (out_dir / "executed.ipynb").read_bytes())
         result.executed_notebook = str(executed_path)
     result.execute_seconds = execution.get("execute_seconds")
     result.cpu_seconds = execution.get("cpu_seconds")

@@ -24,6 +24,7 @@ import logging
 import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import yaml
@@ -39,6 +40,34 @@ log = logging.getLogger("mkdocs.plugins.workshop")
 STAGING_DIR = REPO / "build" / "site-notebooks"
 LESSONS_DIR = REPO / "docs" / "lessons"
 COLAB = "https://colab.research.google.com/github/{repository}/blob/{branch}/exercises/{name}.ipynb"
+KAGGLE = "https://kaggle.com/kernels/welcome?src=https://github.com/{repository}/blob/{branch}/exercises/{name}.ipynb"
+GITHUB_REMOTE = re.compile(
+    r"^(?:https://github\.com/|git@github\.com:|ssh://git@github\.com/)(?P<repository>[\w.-]+/[\w.-]+?)(?:\.git)?/?$"
+)
+
+
+def github_repository(configured: str | None, remote_url: str | None) -> str:
+    """owner/name for the launch buttons: the configured one ("none" for no buttons), else the one
+    the checkout's `origin` remote points at on GitHub, else "" (no buttons)."""
+    configured = (configured or "").strip()
+    if configured.lower() == "none":
+        return ""
+    if configured:
+        return configured
+    match = GITHUB_REMOTE.match((remote_url or "").strip())
+    return match["repository"] if match else ""
+
+
+def origin_url() -> str | None:
+    try:
+        completed = subprocess.run(
+            ["git", "remote", "get-url", "origin"], cwd=REPO, capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return completed.stdout.strip() if completed.returncode == 0 else None
+
+
 # MathJax 3 (pinned in package.json, installed by `make setup`) is served from the site itself.
 MATHJAX_DIR = REPO / "node_modules" / "mathjax" / "es5"
 MATHJAX_FILES = [
@@ -108,6 +137,8 @@ def on_config(config):
     from workshop import figures
 
     markdown_exec.formatters["python"] = figures.format_lesson_block
+    settings = config["extra"].setdefault("workshop", {})
+    settings["repository"] = github_repository(settings.get("repository"), origin_url())
     config["extra"]["workshop_solutions"] = publishing_solutions()
     if not publishing_solutions():
         config["nav"] = drop_solution_entries(config["nav"])
@@ -291,6 +322,9 @@ def on_page_markdown(markdown: str, page, config, files: Files) -> str:
     """Fill in ``{{ workshop.repository }}``, ``{{ workshop.branch }}`` (from mkdocs.yml) and the
     agenda table (in place of ``<!-- workshop:agenda -->``)."""
     settings = config["extra"].get("workshop", {})
+    repository = settings.get("repository") or ""
+    clone_url = f"https://github.com/{repository}.git" if repository else "<the course repository's URL>"
+    markdown = markdown.replace("{{ workshop.clone_url }}", clone_url)
     for key in ("repository", "branch"):
         markdown = markdown.replace(f"{{{{ workshop.{key} }}}}", str(settings.get(key, "")))
     if AGENDA_MARKER in markdown:
@@ -326,8 +360,9 @@ def unit_card(unit: Unit, page, config, files: Files, solution: bool) -> str:
         f'<a class="md-button" href="{source}" download>Download {what} source (.py)</a>',
     ]
     if repository and not solution:
-        colab = COLAB.format(repository=repository, branch=branch, name=unit.name)
-        buttons.append(f'<a class="md-button" href="{colab}" rel="noopener">Open in Colab</a>')
+        for label, template in (("Open in Colab", COLAB), ("Open in Kaggle", KAGGLE)):
+            url = html.escape(template.format(repository=repository, branch=branch, name=unit.name))
+            buttons.append(f'<a class="md-button" href="{url}" rel="noopener">{label}</a>')
     if not solution and files.get_file_from_path(f"solutions/{unit.name}.ipynb"):
         buttons.append(
             f'<a class="md-button" href="{link(files, page, f"solutions/{unit.name}.ipynb")}">Reference solution</a>'

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -136,6 +137,14 @@ def load_unit(name: str) -> Unit:
     if not path.is_file():
         known = ", ".join(unit_names()) or "none"
         raise UnitError(f"No unit named {name!r}. Known units: {known}.")
+    stat = path.stat()
+    return _parsed_unit(name, path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed_unit(name: str, path: Path, mtime_ns: int, size: int) -> Unit:
+    """The declaration of a solution file as it is now (the site build asks for every unit on
+    every page: parsing ten notebooks each time was most of a rebuild)."""
     from workshop.notebooks import read_notebook
 
     notebook = read_notebook(path)
