@@ -465,6 +465,40 @@ def test_exports_give_no_points_for_a_grader_error_and_scale_to_points():
     assert "score" not in gradescope_results(unit, rows[2], 10)
 
 
+@pytest.mark.parametrize(
+    ("unit", "shapes"),
+    [
+        ("07_self_driving", "keras.Input((45, 80, 3)), layers.Flatten(), layers.Dense(3, activation='softmax')"),
+        (
+            "08_captcha",
+            "keras.Input((40, 100)), layers.Flatten(), layers.Dense(40), layers.Reshape((4, 10)), layers.Softmax()",
+        ),
+    ],
+)
+def test_a_generated_lab_is_scored_by_the_confined_scorer(unit, shapes, tmp_path):
+    """The scorer of a generated lab needs the reference solution's generator cells and the secret:
+    inside the grader's sandbox it still finds both, and scores an (untrained) model."""
+    submissions = tmp_path / "class"
+    submissions.mkdir()
+    (submissions / "untrained.py").write_text(
+        f"# %%\nimport keras\nfrom keras import layers\n\n# %%\nmodel = keras.Sequential([{shapes}])\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-m", "workshop", "grade", "--exercise", unit, str(submissions), "--out", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=600,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    found = rows_of(tmp_path / "o")["untrained"]
+    assert found["status"] == "ok" and found["passed"] == "false", found
+    assert "held-out data, scored by the runner" in found["message"]
+    report = json.loads((tmp_path / "o" / "sandbox.json").read_text())
+    assert "scorer" in report["active"], report
+
+
 def test_a_generated_lab_submission_cannot_recompute_the_held_out_data(tmp_path):
     """Unit 07 in the sandbox: importing the course's generator to rebuild "the held-out frames"
     fails (the scorer's secret is in the hidden data folder), and changes nothing of the grader's."""

@@ -458,11 +458,14 @@ def build_plan(
     keras_home = Path(os.environ.get("KERAS_HOME", "~/.keras")).expanduser()
     mirror = os.environ.get("WORKSHOP_DATA_MIRROR")
     real_data = existing([data.data_dir(), keras_home / "datasets", mirror])
-    not_for_anyone = existing([repo / "solutions", repo / ".git", submissions, out_dir, *extra_hidden])
-    hidden = real_data + not_for_anyone
+    # The scorer reads solutions/ (the generated labs' generator cells); submissions must not.
+    solutions = existing([repo / "solutions"])
+    not_for_anyone = existing([repo / ".git", submissions, out_dir, *extra_hidden])
+    hidden = real_data + solutions + not_for_anyone
     read_only = existing([repo, keras_home, data.data_dir().parent])
     tmp = Path(tempfile.gettempdir()).resolve()
-    # The scorer: the same confinement, but the real data (not the mirror) visible, read-only.
+    # The scorer: the same confinement, but the real data (not the mirror) and solutions/ visible,
+    # read-only.
     scorer_hidden = [p for p in not_for_anyone if tmp not in p.parents]
     scorer_bind_back = [p for p in existing([repo, Path(sys.prefix), data.data_dir()]) if tmp in p.parents]
     scorer_bind_back = [p for p in scorer_bind_back if not any(o in p.parents for o in scorer_bind_back)]
