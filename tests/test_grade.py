@@ -168,6 +168,12 @@ def batch(tmp_path_factory, request):
     submissions.mkdir()
     listener = Listener()
     cases = hostile_cases(out_dir, submissions, listener.port)
+    # A copy of the data the grader does not know about (outside every known folder and outside
+    # /tmp, which the sandbox replaces anyway): visible unless named with --hide.
+    (REPO / ".cache").mkdir(exist_ok=True)
+    shared_copy = Path(tempfile.mkdtemp(prefix="hide-test-", dir=REPO / ".cache"))
+    (shared_copy / "answers.txt").write_text("the held-out labels")
+    cases["hidden_copy"] = UNTRAINED + f"\n# %%\nprint(open({str(shared_copy / 'answers.txt')!r}).read())\n"
     for learner, source in cases.items():
         (submissions / f"{learner}.py").write_text(source)
     (submissions / "corrupt.ipynb").write_text('{"cells": [')
@@ -183,8 +189,9 @@ def batch(tmp_path_factory, request):
         (submissions / "honest.py").write_text(UNTRAINED)
     before = {path: digest(path) for path in protected_files()}
     started = time.monotonic()
-    completed = run_grade(submissions, "--out", out_dir, "-j", "2", timeout=900)
+    completed = run_grade(submissions, "--out", out_dir, "-j", "2", "--hide", shared_copy, timeout=900)
     listener.close()
+    shutil.rmtree(shared_copy, ignore_errors=True)
     yield {
         "completed": completed,
         "rows": rows_of(out_dir),
@@ -312,6 +319,10 @@ def test_an_ambiguous_folder_is_an_error_row(batch):
     assert_error(batch, "two_files", "Ambiguous submission")
 
 
+def test_a_folder_named_with_hide_is_invisible(batch):
+    assert_error(batch, "hidden_copy", "FileNotFoundError")
+
+
 def test_the_generated_stub_fails(batch):
     assert_error(batch, "stub", "NotImplementedError")
 
@@ -410,6 +421,11 @@ def test_shards_merge_into_one_gradebook(tmp_path):
         completed = run_grade(submissions, "--out", tmp_path / shard.replace("/", "of"), "--shard", shard)
         assert completed.returncode == 0, completed.stderr
     assert list(rows_of(tmp_path / "1of2")) == ["ann"] and list(rows_of(tmp_path / "2of2")) == ["bob"]
+    # Unchanged files are skipped; --force grades them again.
+    again = run_grade(submissions, "--out", tmp_path / "1of2", "--shard", "1/2")
+    assert "graded 0, skipped 1" in again.stdout, again.stdout
+    forced = run_grade(submissions, "--out", tmp_path / "1of2", "--shard", "1/2", "--force")
+    assert "graded 1, skipped 0" in forced.stdout, forced.stdout
     completed = subprocess.run(
         [
             sys.executable,
