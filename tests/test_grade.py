@@ -515,11 +515,12 @@ def test_a_generated_lab_is_scored_by_the_confined_scorer(unit, shapes, tmp_path
     assert "scorer" in report["active"], report
 
 
-def test_a_generated_lab_submission_cannot_recompute_the_held_out_data(tmp_path):
+def test_a_generated_lab_submission_cannot_recompute_the_held_out_data(tmp_path, monkeypatch):
     """Unit 07 in the sandbox: importing the course's generator to rebuild "the held-out frames"
     fails (the scorer's secret is in the hidden data folder), and changes nothing of the grader's."""
     from workshop.tasks.generated import SECRET_FILENAME, held_out_secret
 
+    monkeypatch.delenv("WORKSHOP_HELD_OUT_SECRET", raising=False)  # a grading machine's own secret
     held_out_secret()  # the instructor's, made before grading as `workshop grade` does
     secret = data.data_dir() / SECRET_FILENAME
     before = secret.read_bytes()

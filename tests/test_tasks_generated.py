@@ -69,6 +69,7 @@ def test_the_held_out_seed_comes_from_the_scorers_data_folder_not_the_repository
     from workshop.tasks import generated
 
     assert "_HELD_OUT_SECRET" not in vars(generated)
+    monkeypatch.delenv(generated.SECRET_VARIABLE, raising=False)
     monkeypatch.setenv("WORKSHOP_DATA_DIR", str(tmp_path / "instructor"))
     instructor = held_out_seed("self-driving")
     assert held_out_seed("self-driving") == instructor  # kept: the same batch, the same frames

@@ -34,9 +34,20 @@ class GeneratorError(Exception):
     """The reference solution has no usable generator cells."""
 
 
+SECRET_VARIABLE = "WORKSHOP_HELD_OUT_SECRET"
+
+
 def held_out_secret() -> str:
-    """The scorer's secret, made at random the first time and kept beside the datasets."""
+    """The scorer's secret, made at random the first time and kept beside the datasets.
+
+    ``WORKSHOP_HELD_OUT_SECRET`` replaces it where measurements must be repeatable from one fresh
+    machine to the next (the test suite sets it for the reference results); a grading machine
+    leaves it unset. Submissions never see it: the runner gives them a scrubbed environment.
+    """
     from workshop.data import data_dir
+
+    if os.environ.get(SECRET_VARIABLE):
+        return os.environ[SECRET_VARIABLE]
 
     root = data_dir()
     path = root / SECRET_FILENAME
