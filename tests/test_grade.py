@@ -145,9 +145,9 @@ class Listener:
         self.server.close()
 
 
-def run_grade(*args, **options) -> subprocess.CompletedProcess:
+def run_grade(*args, unit: str = UNIT, **options) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "workshop", "grade", "--exercise", UNIT, *map(str, args)],
+        [sys.executable, "-m", "workshop", "grade", "--exercise", unit, *map(str, args)],
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -499,14 +499,7 @@ def test_a_generated_lab_is_scored_by_the_confined_scorer(unit, shapes, tmp_path
     (submissions / "untrained.py").write_text(
         f"# %%\nimport keras\nfrom keras import layers\n\n# %%\nmodel = keras.Sequential([{shapes}])\n"
     )
-    completed = subprocess.run(
-        [sys.executable, "-m", "workshop", "grade", "--exercise", unit, str(submissions), "--out", str(tmp_path / "o")],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=600,
-        check=False,
-    )
+    completed = run_grade(submissions, "--out", tmp_path / "o", unit=unit, timeout=600)
     assert completed.returncode == 0, completed.stderr
     found = rows_of(tmp_path / "o")["untrained"]
     assert found["status"] == "ok" and found["passed"] == "false", found
@@ -530,15 +523,7 @@ def test_a_generated_lab_submission_cannot_recompute_the_held_out_data(tmp_path,
         "# %%\nfrom workshop.tasks.generated import held_out_data\n"
         "frames, commands = held_out_data('self-driving', 100)\n"
     )
-    completed = subprocess.run(
-        [sys.executable, "-m", "workshop", "grade", "--exercise", "07_self_driving", str(submissions)]
-        + ["--out", str(tmp_path / "out")],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=600,
-        check=False,
-    )
+    completed = run_grade(submissions, "--out", tmp_path / "out", unit="07_self_driving", timeout=600)
     assert completed.returncode == 0, completed.stderr
     found = rows_of(tmp_path / "out")["recomputer"]
     assert found["status"] == "error" and found["passed"] == "false", found
