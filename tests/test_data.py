@@ -477,7 +477,7 @@ url = "{closed_port_url()}/reviews_v1.tar.gz"
 def hostile_member(kind: str) -> tarfile.TarInfo:
     """One member that would write outside the unpack folder, or create a device, if extracted."""
     if kind == "absolute":
-        info = tarfile.TarInfo("/tmp/aclImdb/train/pos/evil.txt")
+        info = tarfile.TarInfo("/workshop-evil/aclImdb/train/pos/evil.txt")
     elif kind == "dotdot":
         info = tarfile.TarInfo("aclImdb/train/pos/../../../../evil.txt")
     elif kind == "symlink":
@@ -524,7 +524,7 @@ citation = "This test."
 [datasets.reviews.unpack]
 archive = "reviews_v1.tar.gz"
 folder = "aclImdb"
-members = ["aclImdb/train/pos/*", "/tmp/aclImdb/*"]
+members = ["aclImdb/train/pos/*", "/workshop-evil/aclImdb/*"]
 [[datasets.reviews.files]]
 name = "reviews_v1.tar.gz"
 sha256 = "{sha256(archive_path.read_bytes())}"
@@ -539,7 +539,7 @@ url = "{closed_port_url()}/reviews_v1.tar.gz"
     assert listing(dataset_folder) == {"reviews_v1.tar.gz"}
     created = {path for path in set(tmp_path.rglob("*")) - before if dataset_folder not in path.parents}
     assert created <= {dataset_folder, data.data_dir(), data.data_dir() / data.STATE_FILENAME}, created
-    assert not Path("/tmp/aclImdb/train/pos/evil.txt").exists() and not (tmp_path / "evil.txt").exists()
+    assert not Path("/workshop-evil/aclImdb/train/pos/evil.txt").exists() and not (tmp_path / "evil.txt").exists()
 
 
 def test_member_checks_accept_links_that_stay_inside():
