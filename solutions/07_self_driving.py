@@ -1,31 +1,37 @@
 # %% [markdown]
-# # A self-driving car: steering from a camera frame
+# # A self-driving car: the steering angle from a camera frame
 #
-# - **Goal:** `test_accuracy >= 0.98` on 5,000 new frames the runner generates with a seed you never see
+# - **Goal:** `test_mae <= 2.0` (degrees) on 5,000 new frames the runner generates with a seed you never see
 # - **Budget:** 180 s of training on a 2-core laptop CPU
-# - **Data:** `self-driving` (generated: 45x80 colour frames from a car's camera, 3 steering commands)
+# - **Data:** `self-driving` (generated: 45x80 colour frames from a car's camera, each with its steering angle)
 #
-# The course's authors drove a small Raspberry Pi car around a track and recorded, for
-# every camera frame, the key they pressed: forward, left or right. A network trained on
-# those frames then drove the car by itself. Their recordings are not available, so this
-# unit draws its own: road scenes in perspective, with curves, lane markings, shadows,
-# changing light, clutter and sensor noise, each labelled with the command that keeps the
-# car on the road. You will see why a linear model is not enough here and a small
-# convolutional network is.
+# The course's authors drove a small Raspberry Pi car around a track and recorded, for every
+# camera frame, the key they pressed (forward, left or right); a network trained on those
+# frames then drove the car by itself. MIT's DeepTesla went one step further with recordings
+# from a Tesla: it predicts the *angle* of the steering wheel from the camera frame. That is
+# regression, the task of unit 01, with an image instead of a spec sheet as the input.
 #
-# Your model must take the raw frames (`uint8`, shape 45x80x3) and output three
-# probabilities (forward, left, right): put any preprocessing inside the model.
+# Neither recording can be downloaded here, so this unit draws its own frames: roads in
+# perspective, with curves, lane markings, shadows, changing light, clutter and sensor noise,
+# each labelled with the steering angle in degrees that points the car at the road ahead.
+# You will train three models on the same frames, a linear model, an MLP and a small
+# convolutional network, and see which family can read a road.
+#
+# Your model must take the raw frames (`uint8`, shape 45x80x3) and output one number per
+# frame, the angle in degrees (negative: left): put any preprocessing inside the model.
 
 # %% [markdown]
 # ## The data
 #
 # The generator below is plain NumPy. Read it: it is the whole "world" the car lives in.
 # The road's centre line is a curve $u(d) = a + b\,(1-d) + c\,(1-d)^2$, where $d$ goes from
-# 0 at the horizon to 1 at the bottom of the frame, $a$ is where the car sits in its lane,
-# $b$ its heading and $c$ the bend. The command depends on where the road is at a
-# *look-ahead* row: left of the car means steer left, right means steer right, close to
-# straight ahead means forward. Everything else (colours, light, shadows, blobs, noise) is
-# there to make that hard to read off individual pixels.
+# 0 at the horizon to 1 at the bottom of the frame, $u$ is measured in half frame widths from
+# the middle, $a$ is where the car sits in its lane, $b$ its heading and $c$ the bend. The
+# angle depends only on where the road's centre crosses a *look-ahead* row,
+# $u^\ast = u(0.45)$: the car steers by $\arctan u^\ast$, towards the point a driver looks at.
+# Many roads (different $a$, $b$, $c$) pass through the same point and get the same angle;
+# everything else (colours, light, shadows, blobs, noise) is there to make that point hard to
+# read off individual pixels.
 #
 # The runner scores your model on frames from this same generator, drawn with a seed you
 # never see, so do not change these cells.
@@ -34,19 +40,19 @@
 import numpy as np
 
 HEIGHT, WIDTH = 45, 80
-COMMANDS = ["forward", "left", "right"]
 LOOKAHEAD_DEPTH = 0.45  # the row the driver looks at: 0 is the horizon, 1 the bottom of the frame
 
 
-def road_geometry(labels, rng):
-    """Lane offset a, heading b and bend c of each frame's road, chosen to match its command."""
-    count = len(labels)
-    # Where the road's centre crosses the look-ahead row, in units of half the frame width.
-    # A small gap between the classes gives every frame one right answer.
-    target = np.select(
-        [labels == 0, labels == 1, labels == 2],
-        [rng.uniform(-0.2, 0.2, count), -rng.uniform(0.3, 0.9, count), rng.uniform(0.3, 0.9, count)],
-    )
+def steering_angle(target):
+    """Degrees to turn (negative: left) so that the car heads for the road's centre on the
+    look-ahead row, `target` half frame widths to the side of the car."""
+    return np.degrees(np.arctan(target))
+
+
+def road_geometry(target, rng):
+    """Lane offset a, heading b and bend c of roads whose centre line crosses the look-ahead row
+    at `target`; many different roads lead to the same point."""
+    count = len(target)
     offset = rng.uniform(-0.35, 0.35, count)
     heading = rng.uniform(-0.5, 0.5, count)
     ahead = 1 - LOOKAHEAD_DEPTH
@@ -54,10 +60,10 @@ def road_geometry(labels, rng):
     return offset, heading, bend
 
 
-def render(labels, rng):
-    """Draw one frame per label; every array has axes (frame, row, column, colour)."""
-    count = len(labels)
-    offset, heading, bend = (value[:, None, None] for value in road_geometry(labels, rng))
+def render(target, rng):
+    """Draw one frame per road; every array has axes (frame, row, column, colour)."""
+    count = len(target)
+    offset, heading, bend = (value[:, None, None] for value in road_geometry(target, rng))
     rows = np.arange(HEIGHT, dtype=np.float32)[None, :, None]
     columns = np.linspace(-1, 1, WIDTH, dtype=np.float32)[None, None, :]
     horizon = rng.uniform(0.25, 0.4, (count, 1, 1)) * HEIGHT
@@ -118,13 +124,14 @@ def render(labels, rng):
 
 
 def make_dataset(num_frames, seed):
-    """`num_frames` frames (uint8, N x 45 x 80 x 3) and their commands (0 forward, 1 left, 2 right)."""
+    """`num_frames` frames (uint8, N x 45 x 80 x 3) and their steering angles in degrees (float32, N)."""
     rng = np.random.default_rng(seed)
-    # About half the frames say "forward", as in the authors' recordings (52.7 %).
-    labels = rng.choice(len(COMMANDS), size=num_frames, p=[0.5, 0.25, 0.25])
+    # Mostly gentle steering, sometimes sharp, as on a real track: where the road's centre
+    # crosses the look-ahead row, in half frame widths (at most 0.9, about 42 degrees).
+    target = np.clip(rng.normal(0, 0.3, num_frames), -0.9, 0.9)
     # Frames are drawn 1,000 at a time to keep memory small.
-    images = np.concatenate([render(labels[start : start + 1000], rng) for start in range(0, num_frames, 1000)])
-    return images, labels
+    images = np.concatenate([render(target[start : start + 1000], rng) for start in range(0, num_frames, 1000)])
+    return images, steering_angle(target).astype(np.float32)
 
 
 # %% [markdown]
@@ -132,6 +139,8 @@ def make_dataset(num_frames, seed):
 # different seeds. Drawing them takes about twenty seconds.
 
 # %%
+import time
+
 import keras
 from keras import layers
 from matplotlib import pyplot as plt
@@ -141,59 +150,114 @@ keras.utils.set_random_seed(42)
 x_train, y_train = make_dataset(20_000, seed=1)
 x_val, y_val = make_dataset(4_000, seed=2)
 print(f"train {x_train.shape}, validation {x_val.shape}")
-print("share of each command in training:", np.round(np.bincount(y_train) / len(y_train), 3))
+print(
+    f"angles: mean {y_train.mean():+.1f}, standard deviation {y_train.std():.1f}, range {y_train.min():.0f} to {y_train.max():.0f} degrees"
+)
 
 # %%
 # The frames are only 45x80 pixels, so a low resolution shows them all and keeps the notebook small.
-figure, axes = plt.subplots(3, 5, figsize=(8, 3.2), dpi=50)
-for command, row in enumerate(axes):
-    for image, axis in zip(x_train[y_train == command], row):
-        axis.imshow(image, interpolation="nearest")
-        axis.axis("off")
-    row[0].set_title(COMMANDS[command], loc="left", fontsize=9)
-figure.suptitle("Training frames, one row per command")
+order = np.argsort(y_train[:15])
+figure = plt.figure(figsize=(10, 3.4), dpi=60)
+grid = figure.add_gridspec(3, 8)
+for position, index in enumerate(order):
+    axis = figure.add_subplot(grid[position // 5, position % 5])
+    axis.imshow(x_train[index], interpolation="nearest")
+    axis.set_title(f"{y_train[index]:+.0f}\N{DEGREE SIGN}", fontsize=9)
+    axis.axis("off")
+histogram = figure.add_subplot(grid[:, 5:])
+histogram.hist(y_train, bins=40, color="tab:blue")
+histogram.set(xlabel="steering angle (degrees, negative: left)", ylabel="frames", title="Angles in training")
+figure.suptitle("Training frames, sorted from hard left to hard right")
 plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# ## A baseline: logistic regression
+# ## What "good" means
 #
-# Always start with the simplest model that could work. Build `baseline`: a
-# `keras.Sequential` that takes a 45x80x3 frame, rescales it to [0, 1], flattens it and
-# ends in `layers.Dense(3, activation="softmax")`. Compile it with Adam (learning rate
-# 1e-3), the sparse categorical cross entropy and the accuracy metric, and train it for
-# 10 epochs with batches of 128, validating on `(x_val, y_val)`.
+# Before training anything, measure the simplest guess: always drive straight (0 degrees), or
+# always steer by the average angle. A model is only worth its cost if it beats these by far.
+
+# %%
+straight_mae = float(np.mean(np.abs(y_val)))
+mean_mae = float(np.mean(np.abs(y_val - y_train.mean())))
+print(f"always straight: validation MAE {straight_mae:.2f} degrees; always the mean angle: {mean_mae:.2f} degrees")
+
+# %% [markdown]
+# ## Three families, one recipe
+#
+# To compare model families fairly, train them all the same way: Adam with a learning rate
+# that starts at 0.001 and decays to zero along a cosine, the mean squared error as the loss
+# (as in unit 01: smooth, and large errors weigh most) and the mean absolute error in degrees
+# as the number we read. The function below does that and measures the training time.
+
+
+# %%
+def train(model, epochs, batch_size):
+    """Train `model` on the training frames with the shared recipe; return its history and seconds."""
+    steps = epochs * int(np.ceil(len(x_train) / batch_size))
+    schedule = keras.optimizers.schedules.CosineDecay(1e-3, decay_steps=steps)
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss="mse", metrics=["mae"])
+    started = time.monotonic()
+    history = model.fit(
+        x_train, y_train, batch_size=batch_size, epochs=epochs, validation_data=(x_val, y_val), verbose=2
+    )
+    return history, time.monotonic() - started
+
+
+# %% [markdown]
+# **A linear model.** Build `linear`: a `keras.Sequential` that takes a 45x80x3 frame
+# (`keras.Input(shape=(HEIGHT, WIDTH, 3))`), rescales it to [0, 1] with `layers.Rescaling`,
+# flattens it and ends in `layers.Dense(1)`: one weighted sum of the 10,800 pixel values, the
+# model of unit 01. Train it with `train(linear, epochs=10, batch_size=128)` and keep the
+# history and seconds in `linear_history, linear_seconds`.
 
 # %%
 ### BEGIN SOLUTION
-baseline = keras.Sequential(
+linear = keras.Sequential(
     [
         keras.Input(shape=(HEIGHT, WIDTH, 3)),
         layers.Rescaling(1 / 255),
         layers.Flatten(),
-        layers.Dense(len(COMMANDS), activation="softmax"),
+        layers.Dense(1),
     ],
-    name="logistic_regression",
+    name="linear",
 )
-baseline.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-baseline.fit(x_train, y_train, batch_size=128, epochs=10, validation_data=(x_val, y_val), verbose=2)
+linear_history, linear_seconds = train(linear, epochs=10, batch_size=128)
 ### END SOLUTION
-baseline_accuracy = float(np.mean(baseline.predict(x_val, verbose=0).argmax(axis=1) == y_val))
-print(f"logistic regression, validation accuracy: {baseline_accuracy:.4f}")
 
 # %% [markdown]
-# ## A convolutional network
+# **An MLP.** Build `mlp`: the same input, rescaling and flattening, then two hidden layers,
+# `layers.Dense(256, activation="relu")` and `layers.Dense(64, activation="relu")`, and
+# `layers.Dense(1)`. Train it the same way: `mlp_history, mlp_seconds = train(mlp,
+# epochs=10, batch_size=128)`.
+
+# %%
+### BEGIN SOLUTION
+mlp = keras.Sequential(
+    [
+        keras.Input(shape=(HEIGHT, WIDTH, 3)),
+        layers.Rescaling(1 / 255),
+        layers.Flatten(),
+        layers.Dense(256, activation="relu"),
+        layers.Dense(64, activation="relu"),
+        layers.Dense(1),
+    ],
+    name="mlp",
+)
+mlp_history, mlp_seconds = train(mlp, epochs=10, batch_size=128)
+### END SOLUTION
+
+# %% [markdown]
+# **A convolutional network.** A weighted sum of pixels cannot say "the road bends left",
+# because the same bend can be dark or bright, green-edged or grey-edged, with a shadow across
+# it or not. Convolutions detect local patterns (an edge line, a dash) wherever they are, and
+# stacking them builds up the shape of the road.
 #
-# A weighted sum of pixels cannot say "the road bends left", because the same bend can be
-# dark or bright, green-edged or grey-edged, with a shadow across it or not. Convolutions
-# detect local patterns (an edge line, a dash) wherever they are, and stacking them builds
-# up the shape of the road.
-#
-# Build `model`: rescaling, then three blocks of `Conv2D` (16, 32 and 64 filters, 3x3,
-# `padding="same"`, ReLU) each followed by `MaxPooling2D`, then `Flatten`, a `Dense(64)`
-# with ReLU, `Dropout(0.3)` and the softmax layer over three commands. Keep `Flatten`
-# rather than global pooling: *where* the road is in the frame is the whole point. Train
-# it with Adam for 8 epochs (batches of 64) and keep the `history`.
+# Build `model`: rescaling, then three blocks of `layers.Conv2D` (16, 32 and 64 filters, 3x3,
+# `padding="same"`, ReLU) each followed by `layers.MaxPooling2D()`, then `layers.Flatten()`, a
+# `layers.Dense(64, activation="relu")`, `layers.Dropout(0.3)` and `layers.Dense(1)`. Keep `Flatten` rather than
+# global pooling: *where* the road is in the frame is the whole point. Train it with
+# `history, cnn_seconds = train(model, epochs=8, batch_size=64)`.
 
 # %%
 ### BEGIN SOLUTION
@@ -210,72 +274,75 @@ model = keras.Sequential(
         layers.Flatten(),
         layers.Dense(64, activation="relu"),
         layers.Dropout(0.3),
-        layers.Dense(len(COMMANDS), activation="softmax"),
+        layers.Dense(1),
     ],
     name="steering_cnn",
 )
-model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-history = model.fit(x_train, y_train, batch_size=64, epochs=8, validation_data=(x_val, y_val), verbose=2)
+history, cnn_seconds = train(model, epochs=8, batch_size=64)
 ### END SOLUTION
 model.summary()
 
 # %% [markdown]
-# ## How the two compare
+# ## Side by side
+#
+# The same frames, the same recipe, three families. The table is what the course records for
+# this unit: the linear model and the MLP are far from the goal.
 
 # %%
-val_predictions = model.predict(x_val, verbose=0).argmax(axis=1)
-cnn_accuracy = float(np.mean(val_predictions == y_val))
-print(f"validation accuracy: logistic regression {baseline_accuracy:.4f}, CNN {cnn_accuracy:.4f}")
-print(f"the CNN is {100 * (cnn_accuracy - baseline_accuracy):.1f} points better")
+families = {"linear model": (linear, linear_seconds), "MLP": (mlp, mlp_seconds), "CNN": (model, cnn_seconds)}
+val_predictions = {name: network.predict(x_val, verbose=0)[:, 0] for name, (network, _) in families.items()}
+val_mae = {name: float(np.mean(np.abs(predicted - y_val))) for name, predicted in val_predictions.items()}
+print(f"{'model':<14} {'parameters':>10} {'val MAE':>8} {'seconds':>8}")
+for name, (network, seconds) in families.items():
+    print(f"{name:<14} {network.count_params():>10,} {val_mae[name]:>8.2f} {seconds:>8.1f}")
 
-figure, (curve_axis, matrix_axis) = plt.subplots(1, 2, figsize=(10, 3.6))
-epochs = np.arange(1, len(history.history["accuracy"]) + 1)
-curve_axis.plot(epochs, history.history["accuracy"], label="CNN, training")
-curve_axis.plot(epochs, history.history["val_accuracy"], label="CNN, validation")
-curve_axis.axhline(baseline_accuracy, color="grey", linestyle="--", label="logistic regression, validation")
-curve_axis.set(xlabel="epoch", ylabel="accuracy", title="Accuracy")
-curve_axis.grid(alpha=0.3)
-curve_axis.legend(fontsize=8)
-confusion = np.zeros((3, 3), dtype=int)
-np.add.at(confusion, (y_val, val_predictions), 1)
-matrix_axis.imshow(confusion, cmap="Blues")
-for (true, predicted), number in np.ndenumerate(confusion):
-    matrix_axis.text(predicted, true, number, ha="center", va="center", color="black")
-matrix_axis.set_xticks(range(3), COMMANDS)
-matrix_axis.set_yticks(range(3), COMMANDS)
-matrix_axis.set(xlabel="predicted", ylabel="true", title="CNN confusion matrix (validation)")
+figure, axes = plt.subplots(1, 3, figsize=(11, 3.6), sharex=True, sharey=True)
+limit = float(np.abs(y_val).max())
+for axis, (name, predicted) in zip(axes, val_predictions.items()):
+    axis.scatter(y_val, predicted, s=3, alpha=0.3)
+    axis.plot([-limit, limit], [-limit, limit], color="grey", linewidth=1)
+    axis.set(title=f"{name}: MAE {val_mae[name]:.2f}\N{DEGREE SIGN}", xlabel="true angle (degrees)")
+    axis.grid(alpha=0.3)
+axes[0].set_ylabel("predicted angle (degrees)")
+figure.suptitle("Predicted against true steering angle on the validation frames (on the line: perfect)")
 plt.tight_layout()
 plt.show()
 
 # %% [markdown]
 # ## Where the CNN goes wrong
 #
-# Look at the mistakes before you trust a model on the road. Most sit close to the border
-# between two commands, or hide the road under a shadow or a blob.
+# Look at the worst frames before you trust a model on the road. Large errors usually hide
+# the road under a shadow or a blob, or come from the sharpest bends, which are rare in
+# training.
 
 # %%
-wrong = np.flatnonzero(val_predictions != y_val)
-print(f"{len(wrong)} of {len(y_val)} validation frames misclassified")
-figure, axes = plt.subplots(2, 5, figsize=(8, 2.8), dpi=50)
-for index, axis in zip(wrong, axes.flat):
+errors = np.abs(val_predictions["CNN"] - y_val)
+worst = np.argsort(errors)[::-1][:10]
+print(
+    f"CNN errors: median {np.median(errors):.2f}, 95th percentile {np.percentile(errors, 95):.2f}, worst {errors.max():.1f} degrees"
+)
+figure, axes = plt.subplots(2, 5, figsize=(8, 2.9), dpi=60)
+for index, axis in zip(worst, axes.flat):
     axis.imshow(x_val[index], interpolation="nearest")
-    axis.set_title(f"{COMMANDS[val_predictions[index]]}\n(true: {COMMANDS[y_val[index]]})", fontsize=8, color="tab:red")
-for axis in axes.flat:
+    axis.set_title(
+        f"{val_predictions['CNN'][index]:+.0f}\N{DEGREE SIGN} (true {y_val[index]:+.0f}\N{DEGREE SIGN})", fontsize=8
+    )
     axis.axis("off")
-figure.suptitle("Misclassified validation frames: predicted (true)")
+figure.suptitle("The CNN's ten worst validation frames: predicted (true) angle")
 plt.tight_layout()
 plt.show()
 
 # %% [markdown]
 # ## Check yourself
 #
-# This computes your validation accuracy the way the runner computes test accuracy (the
-# most probable command against the true one) and compares it with the goal. The official
-# score is the runner's, on frames drawn with a seed you never see.
+# This computes your model's mean absolute error on the validation frames, the way the runner
+# computes it on its own frames, and compares it with the goal. The 4,000 validation frames
+# give the figure to within about 0.05 degrees; the official score is the runner's, on
+# frames drawn with a seed you never see.
 
 # %%
-goal = 0.98  # test_accuracy >= 0.98
-val_accuracy = float(np.mean(model.predict(x_val, verbose=0).argmax(axis=1) == y_val))
-verdict = "meets" if val_accuracy >= goal else "is below"
-print(f"Validation accuracy {val_accuracy:.4f} {verdict} the goal of {goal}.")
-print("The official score is the test accuracy the runner measures on held-out frames.")
+goal = 2.0  # test_mae <= 2.0
+val_mae_model = float(np.mean(np.abs(model.predict(x_val, verbose=0)[:, 0] - y_val)))
+verdict = "meets" if val_mae_model <= goal else "does not meet"
+print(f"Validation MAE {val_mae_model:.2f} degrees {verdict} the goal of {goal}.")
+print("The official score is the runner's, on held-out frames.")

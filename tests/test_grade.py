@@ -484,7 +484,7 @@ def test_exports_give_no_points_for_a_grader_error_and_scale_to_points():
 @pytest.mark.parametrize(
     ("unit", "shapes"),
     [
-        ("07_self_driving", "keras.Input((45, 80, 3)), layers.Flatten(), layers.Dense(3, activation='softmax')"),
+        ("07_self_driving", "keras.Input((45, 80, 3)), layers.Flatten(), layers.Dense(1)"),
         (
             "08_captcha",
             "keras.Input((40, 100)), layers.Flatten(), layers.Dense(40), layers.Reshape((4, 10)), layers.Softmax()",
@@ -521,7 +521,7 @@ def test_a_generated_lab_submission_cannot_recompute_the_held_out_data(tmp_path,
     submissions.mkdir()
     (submissions / "recomputer.py").write_text(
         "# %%\nfrom workshop.tasks.generated import held_out_data\n"
-        "frames, commands = held_out_data('self-driving', 100)\n"
+        "frames, angles = held_out_data('self-driving', 100)\n"
     )
     completed = run_grade(submissions, "--out", tmp_path / "out", unit="07_self_driving", timeout=600)
     assert completed.returncode == 0, completed.stderr

@@ -1,4 +1,4 @@
-"""Tasks whose held-out data is generated: the self-driving frames and the captchas."""
+"""Tasks whose held-out data is generated: the self-driving frames, the captchas, the shop windows."""
 
 from __future__ import annotations
 
@@ -34,15 +34,30 @@ def test_generators_come_from_the_reference_solutions():
 
 
 def test_frames_are_deterministic_and_well_formed(make_frames):
-    images, labels = make_frames(300, 5)
-    again, same_labels = make_frames(300, 5)
-    other, _ = make_frames(300, 6)
-    assert images.dtype == np.uint8 and images.shape == (300, 45, 80, 3)
-    assert labels.shape == (300,) and set(np.unique(labels)) == {0, 1, 2}
-    assert np.array_equal(images, again) and np.array_equal(labels, same_labels)
+    images, angles = make_frames(1000, 5)
+    again, same_angles = make_frames(1000, 5)
+    other, _ = make_frames(1000, 6)
+    assert images.dtype == np.uint8 and images.shape == (1000, 45, 80, 3)
+    assert angles.dtype == np.float32 and angles.shape == (1000,)
+    assert np.array_equal(images, again) and np.array_equal(angles, same_angles)
     assert not np.array_equal(images, other)
-    shares = np.bincount(labels, minlength=3) / len(labels)
-    assert 0.4 < shares[0] < 0.6 and shares[1] > 0.15 and shares[2] > 0.15
+    # Steering angles in degrees, both ways, mostly gentle, never beyond arctan(0.9).
+    assert np.abs(angles).max() <= 42.0 and angles.min() < -25 and angles.max() > 25
+    assert 10 < np.mean(np.abs(angles)) < 16 and abs(float(np.mean(angles))) < 2
+
+
+def test_every_road_crosses_the_look_ahead_row_where_its_angle_points():
+    """The label is a function of one point of the road: many roads (offset, heading, bend) share it."""
+    from workshop.tasks.generated import load_generator
+
+    road_geometry = load_generator("self-driving", "road_geometry")
+    steering_angle = load_generator("self-driving", "steering_angle")
+    target = np.linspace(-0.9, 0.9, 50)
+    offset, heading, bend = road_geometry(target, np.random.default_rng(0))
+    ahead = 1 - 0.45  # the look-ahead row, d = 0.45
+    assert np.allclose(offset + heading * ahead + bend * ahead**2, target)
+    assert np.std(offset) > 0.1 and np.std(heading) > 0.1  # different roads, not one road per angle
+    assert np.allclose(steering_angle(np.array([-1.0, 0.0, 1.0])), [-45, 0, 45])
 
 
 def test_captchas_are_deterministic_and_well_formed(make_captchas):
@@ -96,16 +111,22 @@ def small_held_out_sets(monkeypatch):
     monkeypatch.setattr(captcha_task, "NUM_CAPTCHAS", 20)
 
 
-def test_self_driving_scores_a_model_with_the_right_shapes(small_held_out_sets):
-    metrics = get_task("self-driving").evaluate(small_model((45, 80, 3), 3))
-    assert set(metrics) == {"test_accuracy"} and 0 <= metrics["test_accuracy"] <= 1
+def test_self_driving_scores_the_mean_absolute_error_in_degrees(small_held_out_sets, make_frames):
+    """A model that always says 0 degrees scores the mean absolute angle of the held-out frames."""
+    straight = keras.Sequential(
+        [keras.Input((45, 80, 3)), layers.Flatten(), layers.Dense(1, kernel_initializer="zeros")]
+    )
+    metrics = get_task("self-driving").evaluate(straight)
+    _, angles = make_frames(40, held_out_seed("self-driving"))
+    assert set(metrics) == {"test_mae"}
+    assert metrics["test_mae"] == pytest.approx(float(np.mean(np.abs(angles))), rel=1e-5)
 
 
 def test_self_driving_refuses_wrong_shapes(small_held_out_sets):
-    with pytest.raises(ModelShapeError, match=r"\(3,\)"):
-        get_task("self-driving").evaluate(small_model((45, 80, 3), 2))
+    with pytest.raises(ModelShapeError, match="one number, the steering angle"):
+        get_task("self-driving").evaluate(small_model((45, 80, 3), 3))
     with pytest.raises(ModelShapeError, match="expects inputs of shape"):
-        get_task("self-driving").evaluate(small_model((64, 64, 3), 3))
+        get_task("self-driving").evaluate(small_model((64, 64, 3), 1))
 
 
 def test_captcha_scores_whole_and_per_character(small_held_out_sets):
@@ -117,3 +138,48 @@ def test_captcha_scores_whole_and_per_character(small_held_out_sets):
 def test_captcha_refuses_wrong_output_shape(small_held_out_sets):
     with pytest.raises(ModelShapeError, match=r"\(4, 10\)"):
         get_task("captcha").evaluate(small_model((40, 100), 10))
+
+
+@pytest.fixture(scope="module")
+def make_collages():
+    from workshop.tasks.generated import load_generator
+
+    return load_generator("fashion-collages", "make_collages")
+
+
+def test_shop_windows_are_deterministic_and_list_every_class_they_show(make_collages):
+    images = np.stack([np.full((28, 28), 10 * (k + 1), np.uint8) for k in range(10)])  # class k: grey 10(k+1)
+    labels = np.arange(10)
+    windows, targets = make_collages(images, labels, 500, 3)
+    again, same_targets = make_collages(images, labels, 500, 3)
+    assert windows.dtype == np.uint8 and windows.shape == (500, 56, 56)
+    assert targets.dtype == np.float32 and targets.shape == (500, 10) and set(np.unique(targets)) <= {0, 1}
+    assert np.array_equal(windows, again) and np.array_equal(targets, same_targets)
+    assert targets.sum(axis=1).min() >= 1  # never an empty window
+    for window, target in zip(windows, targets):
+        places = [window[r : r + 28, c : c + 28] for r in (0, 28) for c in (0, 28)]
+        shown = {int(place[0, 0]) // 10 - 1 for place in places if place[0, 0]}
+        assert shown == set(np.flatnonzero(target).tolist())
+
+
+def test_multi_label_scores_count_exact_matches_and_micro_f1():
+    from workshop.tasks.fashion_collages import multi_label_scores
+
+    targets = np.array([[1, 0, 0], [0, 1, 1], [1, 0, 0]], dtype=np.float32)
+    probabilities = np.array([[0.9, 0.1, 0.6], [0.2, 0.7, 0.5], [0.8, 0.3, 0.1]])
+    scores = multi_label_scores(probabilities, targets)
+    # Window 1 has a false positive; windows 2 and 3 are right (0.5 reaches the threshold).
+    assert scores["test_exact_match"] == pytest.approx(2 / 3)
+    assert scores["micro_f1"] == pytest.approx(2 * 4 / (2 * 4 + 1 + 0))
+
+
+def test_shop_windows_are_scored_from_the_test_images_with_a_held_out_seed(monkeypatch):
+    from workshop.tasks import fashion_collages
+
+    monkeypatch.setattr(fashion_collages, "NUM_WINDOWS", 50)
+    sigmoid = keras.Sequential([keras.Input((56, 56)), layers.Flatten(), layers.Dense(10, activation="sigmoid")])
+    metrics = get_task("fashion-collages").evaluate(sigmoid)
+    assert set(metrics) == {"test_exact_match", "micro_f1"}
+    assert 0 <= metrics["test_exact_match"] <= 1 and 0 <= metrics["micro_f1"] <= 1
+    with pytest.raises(ModelShapeError, match=r"\(10,\)"):
+        get_task("fashion-collages").evaluate(small_model((56, 56), 3))

@@ -44,6 +44,48 @@ def test_solution_meets_its_goal(name, solution_runs):
     assert result.metrics[result.metric] == result.value
 
 
+def last_cell_text(notebook_path) -> str:
+    """What the executed notebook's last code cell printed (the learner's self-check)."""
+    import nbformat
+
+    notebook = nbformat.read(notebook_path, as_version=4)
+    last = [cell for cell in notebook.cells if cell.cell_type == "code"][-1]
+    return "".join(
+        output.get("text", "") for output in last.get("outputs", []) if output.get("output_type") == "stream"
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", UNIT_NAMES)
+def test_the_reference_solutions_self_check_says_the_goal_is_met(name, solution_runs):
+    """The learner's own check agrees with the runner on the reference solution: both say the goal
+    is met (a self-check that called a passing solution a failure would mislead every learner)."""
+    result = solution_runs.get(name)
+    assert result.met, result.message
+    printed = last_cell_text(result.executed_notebook)
+    assert re.search(r"\bmeets the goal\b", printed), f"the self-check printed:\n{printed}"
+
+
+@pytest.mark.slow
+def test_the_steering_lab_records_a_family_gap(solution_runs):
+    """Unit 07's comparison table: the linear model and the MLP are far from the goal, the CNN meets it."""
+    import nbformat
+
+    result = solution_runs.get("07_self_driving")
+    notebook = nbformat.read(result.executed_notebook, as_version=4)
+    printed = "".join(
+        output.get("text", "")
+        for cell in notebook.cells
+        for output in cell.get("outputs", [])
+        if output.get("output_type") == "stream"
+    )
+    rows = dict(re.findall(r"^(linear model|MLP|CNN)\s+[\d,]+\s+([\d.]+)\s+[\d.]+$", printed, re.MULTILINE))
+    assert set(rows) == {"linear model", "MLP", "CNN"}, printed[-2000:]
+    goal = load_unit("07_self_driving").goal.value
+    assert float(rows["CNN"]) <= goal
+    assert float(rows["MLP"]) >= 2 * goal and float(rows["linear model"]) >= 2 * goal, rows
+
+
 TENSORFLOW_LOG = re.compile(r"oneDNN|absl::|I0000 |W0000 |tensorflow/core|cuda|XLA service", re.IGNORECASE)
 
 

@@ -83,7 +83,7 @@ def lesson_block_key(code: str) -> str:
         "python": sys.version,
         "workshop": _tree_digest([*package.rglob("*.py"), *package.glob("*.toml")]),
     }
-    if "load_make_dataset" in code:  # draws frames or captchas with the solutions' generator cells
+    if "load_make_dataset" in code or "load_generator" in code:  # draws with the solutions' generator cells
         ingredients["solutions"] = _tree_digest(SOLUTIONS_DIR.glob("*.py"))
     return hashlib.sha256(json.dumps(ingredients, sort_keys=True).encode()).hexdigest()[:24]
 

@@ -81,6 +81,7 @@ class Task:
 # Dataset (the first one a unit declares) -> "module:class" of the task that scores it.
 TASKS: dict[str, str] = {
     "fashion-mnist": "workshop.tasks.fashion_mnist:FashionMnist",
+    "fashion-collages": "workshop.tasks.fashion_collages:FashionCollages",
     "auto-mpg": "workshop.tasks.auto_mpg:AutoMpg",
     "self-driving": "workshop.tasks.self_driving:SelfDriving",
     "captcha": "workshop.tasks.captcha:Captcha",

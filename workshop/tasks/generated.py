@@ -102,15 +102,21 @@ def generator_source(path: Path) -> str:
     return "\n\n".join(cells)
 
 
-def load_make_dataset(task_name: str) -> Callable:
-    """``make_dataset(count, seed)`` from the reference solution's generator cells."""
+def load_generator(task_name: str, function: str = "make_dataset") -> Callable:
+    """``function`` (by default ``make_dataset(count, seed)``) from the reference solution's
+    generator cells."""
     path = reference_solution(task_name)
     namespace: dict = {"__name__": f"workshop_generator_{task_name.replace('-', '_')}"}
     # The code run here is the course's own reference solution, never a learner's file.
     exec(compile(generator_source(path), f"{path.name} (generator cells)", "exec"), namespace)  # noqa: S102
-    if not callable(namespace.get("make_dataset")):
-        raise GeneratorError(f"The generator cells of {path.name} define no function make_dataset.")
-    return namespace["make_dataset"]
+    if not callable(namespace.get(function)):
+        raise GeneratorError(f"The generator cells of {path.name} define no function {function}.")
+    return namespace[function]
+
+
+def load_make_dataset(task_name: str) -> Callable:
+    """``make_dataset(count, seed)`` from the reference solution's generator cells."""
+    return load_generator(task_name)
 
 
 def held_out_data(task_name: str, count: int):
