@@ -153,13 +153,18 @@ plt.show()
 # %% [markdown]
 # ## Check yourself
 #
-# This compares your network's validation MAE, computed as the runner computes the test MAE
-# (the mean absolute difference between `model.predict` and the true mpg), with the goal.
-# The official score is the runner's, on held-out cars.
+# The runner's held-out cars are the tutorial's 20 % test split, the very cars this notebook
+# put aside as `test_features` and `test_labels`, so this check computes the figure the runner
+# will: the network's test MAE (the mean absolute difference between `model.predict` and the
+# true mpg). Look at it once, at the end, as here: choosing settings by it would make it
+# optimistic. The validation MAE is printed too, to show how noisy 62 cars are: for the
+# reference solution it reads about 2.3 mpg where the test MAE is 1.8.
 
 # %%
 goal = 1.9  # test_mae <= 1.9
+test_mae = float(np.mean(np.abs(model.predict(test_features, verbose=0).reshape(-1) - test_labels)))
 val_mae = float(np.mean(np.abs(model.predict(x_val, verbose=0).reshape(-1) - y_val)))
-verdict = "meets" if val_mae <= goal else "misses"
-print(f"Validation MAE {val_mae:.3f} mpg {verdict} the goal of {goal}.")
-print("The official score is the test MAE the runner measures on held-out data.")
+verdict = "meets" if test_mae <= goal else "does not meet"
+print(f"Test MAE {test_mae:.3f} mpg (78 cars) {verdict} the goal of {goal}.")
+print(f"For comparison, the validation MAE on 62 cars: {val_mae:.3f} mpg.")
+print("The official score is the runner's, on the same 78 cars.")

@@ -130,17 +130,29 @@ plt.show()
 # ## One model from raw text to probability
 #
 # The runner gives the model raw strings, so the final `model` chains the two:
-# `vectorize` (with its learnt vocabulary, saved with the model) and the trained
-# `classifier`.
+# the vectorisation and the trained `classifier`. The model is saved to a `.keras` file and
+# loaded again to be scored, and the adapted `vectorize` does not survive that here: Keras
+# saves an adapted vocabulary as a text file, one token per line, and a few review tokens
+# contain characters that Python reads as line breaks ("\x85"), so the vocabulary would come
+# back longer than it went in and the model would not load. A `TextVectorization` given its
+# vocabulary and IDF weights as arguments keeps them in its configuration instead, which
+# loads. The vocabulary comes from `get_vocabulary`; the IDF weights Keras keeps no public
+# accessor for, so we compute them with the lesson's formula, from document frequencies that
+# a multi-hot layer with the same vocabulary counts.
 
 # %%
-# Keras saves an adapted vocabulary one token per line, and a few review tokens contain
-# characters that Python reads as line breaks ("\x85"), so the saved model would not load.
-# A layer given its vocabulary and IDF weights explicitly keeps them in its configuration.
 settings = vectorize.get_config()
 settings["vocabulary"] = vectorize.get_vocabulary(include_special_tokens=False)
 if settings["output_mode"] == "tf_idf":
-    settings["idf_weights"] = np.asarray(vectorize._lookup_layer.idf_weights)[1:]  # Without "[UNK]".
+    # idf_j = ln(1 + N / (1 + df_j)), df_j the number of training reviews containing token j.
+    count_settings = dict(settings, output_mode="multi_hot", name="document_frequency")
+    in_review = layers.TextVectorization.from_config(count_settings)
+    document_frequency = np.zeros(len(settings["vocabulary"]) + 1)  # entry 0: out-of-vocabulary
+    num_reviews = 0
+    for texts, _ in train_ds:
+        document_frequency += np.asarray(in_review(texts)).sum(axis=0)
+        num_reviews += len(texts)
+    settings["idf_weights"] = np.log(1 + num_reviews / (1 + document_frequency[1:]))
 portable_vectorize = layers.TextVectorization.from_config(settings)
 inputs = keras.Input(shape=(), dtype="string")
 model = keras.Model(inputs, classifier(portable_vectorize(inputs)), name="sentiment")

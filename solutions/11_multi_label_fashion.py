@@ -21,7 +21,7 @@
 # ## The data
 #
 # A window is a 2x2 grid of Fashion-MNIST images: each of the four places holds a garment
-# with probability 0.55, drawn at random from the images you pass in, or stays empty (black);
+# with probability 0.55, drawn at random from the images you pass in, or stays empty (zeros);
 # a window is never empty. Its target is a vector of ten 0/1 values, 1 for every class shown.
 # Two shirts give the label "shirt" once. The runner makes its windows from the official test
 # images, with a seed you never see, so do not change this cell.

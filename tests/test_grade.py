@@ -489,6 +489,7 @@ def test_exports_give_no_points_for_a_grader_error_and_scale_to_points():
             "08_captcha",
             "keras.Input((40, 100)), layers.Flatten(), layers.Dense(40), layers.Reshape((4, 10)), layers.Softmax()",
         ),
+        ("11_multi_label_fashion", "keras.Input((56, 56)), layers.Flatten(), layers.Dense(10, activation='sigmoid')"),
     ],
 )
 def test_a_generated_lab_is_scored_by_the_confined_scorer(unit, shapes, tmp_path):
