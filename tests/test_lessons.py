@@ -1,0 +1,52 @@
+"""Lessons agree with their exercises: every code block runs in the build or is a checked excerpt."""
+
+from __future__ import annotations
+
+import ast
+import re
+
+import pytest
+
+from workshop.units import REPO
+
+LESSONS = sorted((REPO / "docs" / "lessons").glob("*.md"))
+FENCE = re.compile(r"^(?P<indent> *)```python(?P<info>[^\n]*)\n(?P<code>.*?)^(?P=indent)```$", re.MULTILINE | re.DOTALL)
+EXCERPT = re.compile(r'title="Excerpt of (?P<path>solutions/\d\d_[a-z0-9_]+\.py)"')
+
+
+def statements(source: str) -> set[str]:
+    """Every statement of a file, at any depth, in one canonical spelling (ast.unparse)."""
+    return {ast.unparse(node) for node in ast.walk(ast.parse(source)) if isinstance(node, ast.stmt)}
+
+
+def python_blocks(lesson):
+    text = lesson.read_text(encoding="utf-8")
+    for match in FENCE.finditer(text):
+        code = "\n".join(line[len(match["indent"]) :] for line in match["code"].splitlines())
+        yield match["info"], code
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda path: path.stem)
+def test_every_code_block_runs_in_the_build_or_is_an_excerpt_of_its_solution(lesson):
+    checked = 0
+    for info, code in python_blocks(lesson):
+        if 'exec="on"' in info:
+            continue  # markdown-exec runs it in every build; a failing block fails the strict build
+        excerpt = EXCERPT.search(info)
+        assert excerpt, f"{lesson.name}: a Python block neither runs (exec) nor names its source:\n{code}"
+        solution = statements((REPO / excerpt["path"]).read_text(encoding="utf-8"))
+        for node in ast.parse(code).body:
+            assert ast.unparse(node) in solution, (
+                f"{lesson.name}: this statement is not in {excerpt['path']}:\n{ast.unparse(node)}"
+            )
+        checked += 1
+    assert checked or any('exec="on"' in info for info, _ in python_blocks(lesson)) or lesson.stem.startswith("00")
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda path: path.stem)
+def test_every_lesson_has_two_challenges_with_answers(lesson):
+    text = lesson.read_text(encoding="utf-8")
+    challenges = re.findall(r'^\?\?\? question "Challenge: [^"]+"\n((?:    .*\n|\n)+)', text, re.MULTILINE)
+    assert len(challenges) >= 2, f"{lesson.name} has {len(challenges)} challenges"
+    for body in challenges:
+        assert "**Answer.**" in body
