@@ -123,6 +123,10 @@ plt.show()
 # This compares your validation accuracy, computed exactly as the runner computes test
 # accuracy (the most probable class against the true label), with the goal. The official
 # score is the runner's: `workshop check` scores your `model` on held-out test data.
+#
+# With 10,000 validation images the figure has a standard error of about 0.004
+# ($\sqrt{p(1-p)/n}$ at $p = 0.85$), and the test set can differ from it by as much again: a
+# validation accuracy within a few thousandths of the goal can land on either side of it.
 
 # %%
 goal = 0.84  # test_accuracy >= 0.84

@@ -192,8 +192,9 @@ for review, probability in zip(my_reviews, model.predict(tf.constant(my_reviews)
 # ## Check yourself
 #
 # This computes your validation accuracy as the runner computes test accuracy: the model on
-# raw review strings, positive when the probability is above 0.5. The official score is
-# the runner's, on the 25,000 test reviews.
+# raw review strings, positive when the probability is above 0.5. With 5,000 validation
+# reviews the figure has a standard error of about 0.004 ($\sqrt{p(1-p)/n}$ at $p = 0.9$). The
+# official score is the runner's, on the 25,000 test reviews.
 
 # %%
 goal = 0.89  # test_accuracy >= 0.89
