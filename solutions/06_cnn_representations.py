@@ -1,8 +1,8 @@
 # %% [markdown]
 # # A CNN and what it learns
 #
-# - **Goal:** `test_accuracy >= 0.92` on the 10,000 held-out test images, scored by the runner
-# - **Budget:** 240 s of training on a 2-core laptop CPU
+# - **Goal:** `test_accuracy >= 0.925` on the 10,000 held-out test images, scored by the runner
+# - **Budget:** 360 s of training on a 2-core laptop CPU
 # - **Data:** `fashion-mnist` (60,000 training and 10,000 test images, 28x28 grey, 10 classes)
 #
 # A convolutional network knows two facts about images before it sees one: nearby pixels
@@ -35,11 +35,12 @@ print(f"train {x_train.shape}, validation {x_val.shape}, test {x_test.shape}")
 # ## The network
 #
 # Build `model`: `keras.Input(shape=(28, 28))`, `layers.Rescaling(1 / 255)`,
-# `layers.Reshape((28, 28, 1))`, then two blocks of `layers.Conv2D` (32 filters of 3x3 with
+# `layers.Reshape((28, 28, 1))`, `layers.RandomFlip("horizontal")` (during training only, it
+# mirrors each image at random: a shirt is still a shirt the other way round), then two blocks of `layers.Conv2D` (32 filters of 3x3 with
 # `padding="same"`, then 64 filters of 3x3), `layers.BatchNormalization()`,
 # `layers.Activation("relu")` and `layers.MaxPooling2D(2)`; then
-# `layers.Flatten(name="features")`, `layers.Dropout(0.3)`,
-# `layers.Dense(256, activation="relu")`, `layers.Dropout(0.3)` and
+# `layers.Flatten(name="features")`, `layers.Dropout(0.2)`,
+# `layers.Dense(256, activation="relu")`, `layers.Dropout(0.2)` and
 # `layers.Dense(10, activation="softmax")`. Name the first activation `"conv1_relu"`: the
 # figures below look at its output. Batch normalisation keeps each layer's inputs on a steady
 # scale, which lets the network train faster.
@@ -51,6 +52,7 @@ model = keras.Sequential(
         keras.Input(shape=(28, 28)),
         layers.Rescaling(1 / 255),
         layers.Reshape((28, 28, 1)),
+        layers.RandomFlip("horizontal"),
         layers.Conv2D(32, 3, padding="same", use_bias=False, name="conv1"),
         layers.BatchNormalization(),
         layers.Activation("relu", name="conv1_relu"),
@@ -60,9 +62,9 @@ model = keras.Sequential(
         layers.Activation("relu"),
         layers.MaxPooling2D(2),
         layers.Flatten(name="features"),
-        layers.Dropout(0.3),
+        layers.Dropout(0.2),
         layers.Dense(256, activation="relu"),
-        layers.Dropout(0.3),
+        layers.Dropout(0.2),
         layers.Dense(10, activation="softmax"),
     ],
     name="small_cnn",
@@ -77,12 +79,12 @@ model.summary()
 # `"accuracy"` metric, then train with the validation split as `validation_data` and
 # `keras.callbacks.EarlyStopping(monitor="val_accuracy", restore_best_weights=True)`; keep
 # what `fit` returns in `history`. A learning rate that starts at 0.002 and decays to zero
-# over 16 epochs (`keras.optimizers.schedules.CosineDecay`), with minibatches of 128, takes
-# about four minutes on a 2-core laptop.
+# over 22 epochs (`keras.optimizers.schedules.CosineDecay`, lesson 02), with minibatches of
+# 128, takes five or six minutes on a 2-core laptop.
 
 # %%
 ### BEGIN SOLUTION
-num_epochs = 16
+num_epochs = 22
 batch_size = 128
 steps_per_epoch = int(np.ceil(len(x_train) / batch_size))
 learning_rate = keras.optimizers.schedules.CosineDecay(2e-3, decay_steps=num_epochs * steps_per_epoch)
@@ -207,11 +209,11 @@ print(f"test accuracy: {test_accuracy:.4f}")
 #
 # With 10,000 validation images the figure has a standard error of about 0.0025
 # ($\sqrt{p(1-p)/n}$ at $p = 0.93$), and early stopping chose the epoch on it. In the reference
-# run the validation accuracy came out about 0.006 above the test accuracy: aim for a
+# run the validation accuracy came out about 0.003 above the test accuracy: aim for a
 # validation figure well clear of the goal.
 
 # %%
-goal = 0.92  # test_accuracy >= 0.92
+goal = 0.925  # test_accuracy >= 0.925
 val_accuracy = float(np.mean(model.predict(x_val, verbose=0).argmax(axis=1) == y_val))
 verdict = "meets" if val_accuracy >= goal else "is below"
 print(f"Validation accuracy {val_accuracy:.4f} {verdict} the goal of {goal}.")
