@@ -193,17 +193,47 @@ def test_solution_page_shows_an_output_image(instructor_url, visit):
         nbformat.validate(nbformat.reads(response.text(), as_version=4))
 
 
-def test_dark_mode_toggle(learner_url, visit):
-    page = visit().open(f"{learner_url}lessons/02_classification/")
+def figure_backgrounds(page) -> list[tuple[str, tuple[int, int, int], tuple[int, int, int]]]:
+    """For each figure shown on the page: its alt text, the colour of its top-left pixel as
+    drawn on the screen, and the colour of the page right beside it (outside the image)."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    shot = Image.open(BytesIO(page.screenshot(full_page=True))).convert("RGB")
+    found = []
+    boxes = page.evaluate(
+        """() => [...document.querySelectorAll('img.workshop-figure--light, img.workshop-figure--dark')]
+            .filter(img => img.offsetParent !== null && img.getBoundingClientRect().width > 40)
+            .map(img => { const r = img.getBoundingClientRect();
+                          return [img.alt, r.left + window.scrollX, r.top + window.scrollY]; })"""
+    )
+    for alt, left, top in boxes:
+        x, y = int(left) + 2, int(top) + 2
+        found.append((alt, shot.getpixel((x, y)), shot.getpixel((max(int(left) - 4, 0), y))))
+    return found
+
+
+@pytest.mark.parametrize("kind", ["learner", "instructor"])
+def test_figures_follow_the_colour_scheme(kind, request, visit):
+    """Every figure (lesson figures, and notebook outputs on solution pages) has the page's own
+    background in the light and in the dark scheme, switching with the toggle; alt text unchanged."""
+    base = request.getfixturevalue(f"{kind}_url")
+    url = f"{base}lessons/02_classification/" if kind == "learner" else f"{base}solutions/02_fashion_mnist_logreg/"
+    page = visit().open(url)
     assert page.locator("body").get_attribute("data-md-color-scheme") == "default"
+    light = figure_backgrounds(page)
+    assert len(light) >= 2, f"{url} shows {len(light)} figures; the check needs some"
     page.locator("form[data-md-component='palette'] label:visible").first.click()
     page.wait_for_function("() => document.body.getAttribute('data-md-color-scheme') === 'slate'")
-    # Figures keep a white card behind them in the dark scheme.
-    background = page.evaluate(
-        "() => { const img = document.querySelector('img.workshop-figure');"
-        " return img ? getComputedStyle(img).backgroundColor : 'rgb(255, 255, 255)'; }"
-    )
-    assert background == "rgb(255, 255, 255)"
+    dark = figure_backgrounds(page)
+    assert [alt for alt, *_ in dark] == [alt for alt, *_ in light]
+    for scheme, figures in (("light", light), ("dark", dark)):
+        for alt, figure, beside in figures:
+            assert max(abs(a - b) for a, b in zip(figure, beside)) <= 3, (
+                f"{scheme} scheme: the figure {alt!r} has background {figure}, the page {beside}"
+            )
+    assert dark[0][2] != light[0][2], "the page background did not change with the toggle"
 
 
 def test_math_is_typeset_offline(learner_url, visit):

@@ -17,6 +17,9 @@ from pathlib import Path
 from workshop.units import REPO, Unit
 
 CACHE_DIR = REPO / ".cache" / "executed"
+# Raise when what the runner keeps from a run changes (2: figures carry a dark twin, the trained
+# model is kept beside the notebook), so that older cached runs are made again.
+RUN_FORMAT = 2
 KEYED_PACKAGES = ("keras", "tensorflow-cpu", "tensorflow", "numpy", "matplotlib", "ipykernel", "nbclient", "jupytext")
 
 
@@ -47,6 +50,7 @@ def cache_key(unit: Unit) -> str:
         "data": data_checksums(unit),
         "packages": package_versions(),
         "backend": os.environ.get("KERAS_BACKEND", "tensorflow"),
+        "format": RUN_FORMAT,
     }
     return hashlib.sha256(json.dumps(ingredients, sort_keys=True).encode()).hexdigest()[:20]
 
@@ -54,3 +58,8 @@ def cache_key(unit: Unit) -> str:
 def executed_path(unit: Unit) -> Path:
     """Where this unit's executed notebook lives for the current key (it may not exist yet)."""
     return CACHE_DIR / f"{unit.name}-{cache_key(unit)}.ipynb"
+
+
+def model_path(unit: Unit) -> Path:
+    """Where the model trained by that run is kept (the site exports it for the page's demo)."""
+    return executed_path(unit).with_suffix(".keras")

@@ -30,11 +30,17 @@ MAX_TEXT_CHARS_PER_CELL = 200_000
 MAX_OUTPUT_CHARS_PER_CELL = 8_000_000
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
-# Runs before the learner's first cell. It only records what `fit` returns, so the
-# feedback can plot the learning curve; it changes nothing the learner's code sees.
+# Runs before the learner's first cell. It records what `fit` returns, so the feedback can
+# plot the learning curve, and gives each figure a dark-scheme twin for the site (in the
+# output's metadata); it changes nothing the learner's code sees.
 SETUP_CODE = """\
 def __workshop_setup():
     import functools, keras
+    try:
+        from workshop.figure_themes import install_notebook_formatter
+        install_notebook_formatter(get_ipython())
+    except Exception:
+        pass  # figures then have their light image only
     histories = []
     original_fit = keras.Model.fit
     @functools.wraps(original_fit)

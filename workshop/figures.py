@@ -11,7 +11,6 @@ solutions, for blocks that draw generated data from them), like the executed sol
 rebuild with nothing changed runs no block.
 """
 
-import base64
 import hashlib
 import html
 import io
@@ -26,7 +25,9 @@ matplotlib.use("Agg")
 
 from matplotlib import pyplot as plt
 
-# A white card behind every plot keeps axes and labels readable in dark mode.
+from workshop import figure_themes
+
+# Drawn on white for the light scheme; `figure_themes` makes the dark twin.
 plt.rcParams.update(
     {
         "figure.facecolor": "white",
@@ -39,25 +40,21 @@ plt.rcParams.update(
 
 
 def show(figure, alt, caption=None, width=None):
-    """Print ``figure`` as an inline PNG ``<img>`` with alt text (and close it)."""
+    """Print ``figure`` as inline PNG ``<img>`` tags with alt text, one per colour scheme (the
+    stylesheet shows the one matching the reader's), and close it."""
     if not alt or not alt.strip():
         raise ValueError("every figure needs alt text that describes what it shows")
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", bbox_inches="tight")
+    light, dark = figure_themes.png_pair(figure, bbox_inches="tight")
     plt.close(figure)
-    encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
     style = f' style="max-width:{int(width)}px"' if width else ""
     # markdown-exec captures what a block prints through the `print` it injects into the
     # block's globals; use that one, so the figure lands on the page and not on the console.
     print_ = sys._getframe(1).f_globals.get("print", print)
-    image = (
-        f'<img class="workshop-figure" src="data:image/png;base64,{encoded}" '
-        f'alt="{html.escape(alt, quote=True)}"{style}>'
-    )
+    images = figure_themes.image_pair_html(light, dark, alt, extra_class="workshop-figure", style=style)
     if caption:
-        print_(f"<figure>{image}<figcaption>{html.escape(caption)}</figcaption></figure>")
+        print_(f"<figure>{images}<figcaption>{html.escape(caption)}</figcaption></figure>")
     else:
-        print_(f"<figure>{image}</figure>")
+        print_(f"<figure>{images}</figure>")
 
 
 LESSON_CACHE_DIR = Path(__file__).resolve().parents[1] / ".cache" / "lesson-blocks"

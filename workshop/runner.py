@@ -360,6 +360,8 @@ def execute_and_score(notebook, unit, workdir, isolation, result, finish, execut
         )
     if model_info.get("problem") == "unloadable":
         return finish("error", unloadable_message(model_info))
+    if result.executed_notebook:  # kept with its notebook: the site lets readers try it
+        atomic.write_bytes(Path(result.executed_notebook).with_suffix(".keras"), (out_dir / "model.keras").read_bytes())
     return score(unit, out_dir / "model.keras", result, finish, isolation)
 
 

@@ -20,10 +20,10 @@ notebook outputs out of the search index.
 from __future__ import annotations
 
 import html
+import json
 import logging
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -32,7 +32,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files
 
-from workshop import cache, results
+from workshop import atomic, cache, figure_themes, results
 from workshop.units import EXERCISES_DIR, REPO, Unit, all_units
 
 log = logging.getLogger("mkdocs.plugins.workshop")
@@ -194,12 +194,17 @@ def on_files(files: Files, config) -> Files:
                 continue
             executed = executed_solution(unit)
             staged = STAGING_DIR / "solutions" / f"{unit.name}.ipynb"
-            staged.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(executed, staged)
+            notebook = json.loads(executed.read_text(encoding="utf-8"))
+            figure_themes.theme_notebook_figures(notebook)  # the page shows each figure in the reader's scheme
+            atomic.write_text(staged, json.dumps(notebook))
             files.append(
                 File(f"solutions/{staged.name}", str(STAGING_DIR), config["site_dir"], config["use_directory_urls"])
             )
-            files.append(File.generated(config, f"downloads/{unit.name}_solution.ipynb", content=executed.read_bytes()))
+            download = json.loads(executed.read_text(encoding="utf-8"))
+            figure_themes.strip_dark_twins(download)
+            files.append(
+                File.generated(config, f"downloads/{unit.name}_solution.ipynb", content=json.dumps(download, indent=1))
+            )
             files.append(
                 File.generated(config, f"downloads/{unit.name}_solution.py", content=unit.solution_path.read_bytes())
             )

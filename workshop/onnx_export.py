@@ -1,0 +1,224 @@
+"""Keras models to ONNX, for the course site's in-page demos (run there by onnxruntime-web).
+
+The course's models are chains of standard layers, and this converter covers exactly those:
+``Rescaling``, ``Reshape``, ``Flatten``, ``Dense``, ``Conv2D``, ``BatchNormalization``,
+``MaxPooling2D``, ``GlobalAveragePooling2D``, ``Activation``/``ReLU``/``Softmax`` and the layers
+that do nothing at inference (``Dropout``, the random augmentations). Anything else is refused
+with the layer's name, never converted approximately. (tf2onnx, the usual route, pins a protobuf
+older than the one TensorFlow 2.21 needs, so it cannot be installed beside it.)
+
+Keras keeps images as NHWC, ONNX convolutions want NCHW: the graph transposes into NCHW before a
+convolution or pooling and back before anything that depends on the order of the features
+(``Flatten``, ``Dense``), so the exported model computes what Keras computes, to float rounding.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+OPSET = 17
+IR_VERSION = 8  # read by every onnxruntime(-web) of the last three years
+INFERENCE_IDENTITY = {
+    "Dropout",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
+    "GaussianNoise",
+    "GaussianDropout",
+    "AlphaDropout",
+    "RandomFlip",
+    "RandomRotation",
+    "RandomTranslation",
+    "RandomZoom",
+    "RandomContrast",
+    "RandomBrightness",
+    "RandomCrop",
+    "InputLayer",
+}
+ACTIVATIONS = {"linear": None, "relu": "Relu", "sigmoid": "Sigmoid", "softmax": "Softmax", "tanh": "Tanh"}
+
+
+class ExportError(Exception):
+    """The model has a layer (or a layer setting) this converter does not translate."""
+
+
+def chain_of_layers(model) -> list:
+    """The model's layers in order, nested Sequential models opened up. Only chains (each layer
+    feeding the next) are accepted: that is what every model of the course is."""
+    import keras
+
+    layers = []
+    for layer in model.layers:
+        if isinstance(layer, keras.Sequential):
+            layers += chain_of_layers(layer)
+        elif isinstance(layer, keras.Model):
+            raise ExportError(f"{layer.name}: nested functional models are not supported")
+        else:
+            layers.append(layer)
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise ExportError(f"{model.name}: only models with one input and one output are supported")
+    return layers
+
+
+class _Graph:
+    def __init__(self):
+        self.nodes, self.initializers, self.count = [], [], 0
+        self.layout = "keras"  # or "nchw" while between convolutions
+
+    def name(self, hint: str) -> str:
+        self.count += 1
+        return f"{hint}_{self.count}"
+
+    def constant(self, value, hint: str) -> str:
+        from onnx import numpy_helper
+
+        name = self.name(hint)
+        self.initializers.append(numpy_helper.from_array(np.asarray(value), name))
+        return name
+
+    def op(self, op_type: str, inputs: list[str], hint: str | None = None, **attributes) -> str:
+        from onnx import helper
+
+        output = self.name(hint or op_type.lower())
+        self.nodes.append(helper.make_node(op_type, inputs, [output], **attributes))
+        return output
+
+
+def _to(graph: _Graph, tensor: str, layout: str, rank: int) -> str:
+    """``tensor`` in ``layout`` (images only: rank 4)."""
+    if graph.layout == layout or rank != 4:
+        return tensor
+    graph.layout = layout
+    return graph.op("Transpose", [tensor], perm=[0, 3, 1, 2] if layout == "nchw" else [0, 2, 3, 1])
+
+
+def _activation(graph: _Graph, tensor: str, activation, where: str, rank: int) -> str:
+    name = getattr(activation, "__name__", str(activation))
+    if name not in ACTIVATIONS:
+        raise ExportError(f"{where}: activation {name!r} is not supported")
+    op_type = ACTIVATIONS[name]
+    if op_type is None:
+        return tensor
+    if op_type == "Softmax":
+        tensor = _to(graph, tensor, "keras", rank)
+        return graph.op("Softmax", [tensor], axis=-1)
+    return graph.op(op_type, [tensor])
+
+
+def _padding(layer) -> str:
+    if layer.padding not in ("same", "valid"):
+        raise ExportError(f"{layer.name}: padding {layer.padding!r} is not supported")
+    return "SAME_UPPER" if layer.padding == "same" else "VALID"  # Keras' "same" pads the end more
+
+
+def export(model, input_shape: tuple[int, ...] | None = None, start_after=None) -> bytes:
+    """The ONNX model (serialized) computing ``model`` on float32 inputs of ``input_shape``
+    (the model's own by default). ``start_after``: a layer whose output is the ONNX input
+    (for example a ``TextVectorization`` that the page does in JavaScript)."""
+    from onnx import TensorProto, checker, helper
+
+    layers = chain_of_layers(model)
+    if start_after is not None:
+        layers = layers[layers.index(start_after) + 1 :]
+        input_shape = tuple(start_after.compute_output_shape((None,))[1:]) if input_shape is None else input_shape
+    if input_shape is None:
+        input_shape = tuple(model.inputs[0].shape[1:])
+    graph = _Graph()
+    tensor, rank = "input", 1 + len(input_shape)
+    for layer in layers:
+        kind = type(layer).__name__
+        where = f"layer {layer.name} ({kind})"
+        if kind in INFERENCE_IDENTITY:
+            continue
+        if kind == "Rescaling":
+            tensor = graph.op("Mul", [tensor, graph.constant(np.float32(layer.scale), "scale")])
+            tensor = graph.op("Add", [tensor, graph.constant(np.float32(layer.offset), "offset")])
+        elif kind == "Reshape":
+            tensor = _to(graph, tensor, "keras", rank)
+            target = [0, *layer.target_shape]
+            tensor = graph.op("Reshape", [tensor, graph.constant(np.array(target, np.int64), "shape")])
+            rank = len(target)
+        elif kind == "Flatten":
+            tensor = _to(graph, tensor, "keras", rank)
+            tensor, rank = graph.op("Flatten", [tensor], axis=1), 2
+        elif kind == "Dense":
+            if rank != 2:
+                raise ExportError(f"{where}: only Dense on flat inputs is supported")
+            kernel, *bias = (np.asarray(w, np.float32) for w in layer.get_weights())
+            tensor = graph.op("MatMul", [tensor, graph.constant(kernel, "kernel")])
+            if bias:
+                tensor = graph.op("Add", [tensor, graph.constant(bias[0], "bias")])
+            tensor = _activation(graph, tensor, layer.activation, where, rank)
+        elif kind == "Conv2D":
+            if layer.data_format != "channels_last" or layer.groups != 1:
+                raise ExportError(f"{where}: only channels_last, ungrouped convolutions are supported")
+            kernel, *bias = (np.asarray(w, np.float32) for w in layer.get_weights())
+            tensor = _to(graph, tensor, "nchw", rank)
+            inputs = [tensor, graph.constant(kernel.transpose(3, 2, 0, 1), "kernel")]  # HWIO -> OIHW
+            if bias:
+                inputs.append(graph.constant(bias[0], "bias"))
+            tensor = graph.op(
+                "Conv",
+                inputs,
+                kernel_shape=list(layer.kernel_size),
+                strides=list(layer.strides),
+                dilations=list(layer.dilation_rate),
+                auto_pad=_padding(layer),
+            )
+            tensor = _activation(graph, tensor, layer.activation, where, rank)
+        elif kind == "BatchNormalization":
+            if layer.axis not in (-1, rank - 1, [rank - 1], [-1]):
+                raise ExportError(f"{where}: only normalisation over the last axis is supported")
+            weights = {w.path.rsplit("/", 1)[-1]: np.asarray(w, np.float32) for w in layer.weights}
+            channels = weights["moving_mean"].shape[0]
+            tensor = _to(graph, tensor, "nchw", rank)
+            tensor = graph.op(
+                "BatchNormalization",
+                [
+                    tensor,
+                    graph.constant(weights.get("gamma", np.ones(channels, np.float32)), "gamma"),
+                    graph.constant(weights.get("beta", np.zeros(channels, np.float32)), "beta"),
+                    graph.constant(weights["moving_mean"], "mean"),
+                    graph.constant(weights["moving_variance"], "variance"),
+                ],
+                epsilon=float(layer.epsilon),
+            )
+        elif kind == "MaxPooling2D":
+            tensor = _to(graph, tensor, "nchw", rank)
+            tensor = graph.op(
+                "MaxPool",
+                [tensor],
+                kernel_shape=list(layer.pool_size),
+                strides=list(layer.strides),
+                auto_pad=_padding(layer),
+            )
+        elif kind == "GlobalAveragePooling2D":
+            tensor = _to(graph, tensor, "nchw", rank)
+            tensor = graph.op("GlobalAveragePool", [tensor])
+            graph.layout = "keras"
+            tensor, rank = graph.op("Flatten", [tensor], axis=1), 2
+        elif kind == "Activation":
+            tensor = _activation(graph, tensor, layer.activation, where, rank)
+        elif kind == "ReLU":
+            if layer.max_value is not None or layer.negative_slope or layer.threshold:
+                raise ExportError(f"{where}: only the plain ReLU is supported")
+            tensor = graph.op("Relu", [tensor])
+        elif kind == "Softmax":
+            tensor = _to(graph, tensor, "keras", rank)
+            tensor = graph.op("Softmax", [tensor], axis=-1)
+        else:
+            raise ExportError(f"{where} has no ONNX translation here")
+    tensor = _to(graph, tensor, "keras", rank)
+    graph.nodes.append(helper.make_node("Identity", [tensor], ["output"]))
+    onnx_graph = helper.make_graph(
+        graph.nodes,
+        model.name,
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", *input_shape])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", *model.outputs[0].shape[1:]])],
+        graph.initializers,
+    )
+    onnx_model = helper.make_model(
+        onnx_graph, producer_name="keras-workshop", opset_imports=[helper.make_opsetid("", OPSET)]
+    )
+    onnx_model.ir_version = IR_VERSION
+    checker.check_model(onnx_model)
+    return onnx_model.SerializeToString()
