@@ -65,9 +65,10 @@ check: lint data browser ## the fast tier: lint, format, exercises in sync, ever
 # exercises/ is generated from solutions/ (and leaves names undefined on purpose): not linted.
 LINTED := workshop tests solutions $(wildcard scripts)
 
-lint: setup ## ruff: lint rules and formatting (make format fixes the formatting)
+lint: setup ## ruff (lint rules and formatting; make format fixes the formatting), and every unit's declaration
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/workshop units --check
 
 format: setup ## format the code with ruff, then regenerate exercises/
 	$(BIN)/ruff format $(LINTED)

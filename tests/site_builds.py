@@ -54,8 +54,14 @@ def build(kind: str) -> Path:
     completed = subprocess.run(
         command, check=False, cwd=REPO, env=env, input=stdin, capture_output=True, text=True, timeout=3600
     )
+    build_log(kind).write_text(completed.stdout + completed.stderr, encoding="utf-8")
     assert completed.returncode == 0, f"the {kind} build failed:\n{completed.stdout}\n{completed.stderr}"
     return destination
+
+
+def build_log(kind: str) -> Path:
+    """What `mkdocs build` printed for that build."""
+    return BUILD_ROOT / f"{kind}.log"
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -274,3 +274,96 @@ def test_screenshots(learner_url, instructor_url, visit):
     summary = {path.name: path.stat().st_size for path in SCREENSHOTS.glob("*.png")}
     (SCREENSHOTS / "index.json").write_text(json.dumps(summary, indent=2))
     assert len(summary) >= 10
+
+
+def make_own_input(page, section, kind):
+    """What a reader does on each demo: an input of their own, not just a sample."""
+    if kind == "garment":
+        section.get_by_role("button", name="Sneaker").click()
+        canvas = section.locator("canvas").bounding_box()
+        page.mouse.move(canvas["x"] + 40, canvas["y"] + 60)
+        page.mouse.down()
+        for step in range(12):
+            page.mouse.move(canvas["x"] + 40 + 12 * step, canvas["y"] + 60 + 4 * step)
+        page.mouse.up()
+    elif kind == "window":
+        for place, garment in zip(
+            ("Top left", "Top right", "Bottom left", "Bottom right"), ("Bag", "(empty)", "Trouser", "Sandal")
+        ):
+            section.get_by_label(place).select_option(label=garment)
+        section.get_by_role("button", name="Ask the network").click()
+    elif kind == "road":
+        section.get_by_label("Frame").select_option(index=3)
+        section.get_by_label("Mirror it").check()
+        section.get_by_label("Mirror it").dispatch_event("change")
+    else:
+        section.get_by_label("Your review").fill("The plot was dull and predictable, but the music is wonderful!")
+        section.get_by_role("button", name="Ask the network").click()
+
+
+def keras_prediction(unit, last, kind, review_text=None):
+    """The Keras model's answer on exactly what the page fed its ONNX copy."""
+    import keras
+    import numpy as np
+
+    from workshop import cache
+
+    model = keras.saving.load_model(cache.model_path(unit), safe_mode=True, compile=False)
+    if kind == "review":
+        import tensorflow as tf
+
+        return np.asarray(model.predict(tf.constant([review_text]), verbose=0))[0]
+    inputs = np.asarray(last["input"], np.float32).reshape(last["dims"])
+    return np.asarray(model.predict(inputs, verbose=0))[0]
+
+
+def test_the_reference_models_run_in_the_page_offline_as_in_keras(instructor_url, visit):
+    """On each unit page with a demo: the reader's own input, run by onnxruntime-web (served by the
+    site; requests to other hosts are blocked), gets the prediction Keras gives, to 1e-3."""
+    import numpy as np
+
+    from workshop.demos import DEMOS
+
+    units = {unit.name: unit for unit in all_units()}
+    assert len(DEMOS) >= 4
+    one = visit()
+    for name, demo in DEMOS.items():
+        page = one.open(f"{instructor_url}solutions/{name}/")
+        section = page.locator(".workshop-demo")
+        page.locator(".workshop-demo.is-interactive").wait_for(timeout=15_000)
+        make_own_input(page, section, demo.kind)
+        page.wait_for_function(
+            "() => { const s = document.querySelector('.workshop-demo');"
+            " return Number(s.dataset.predictions || 0) >= 1 && !s.dataset.busy; }",
+            timeout=60_000,
+        )
+        last = page.evaluate("() => document.querySelector('.workshop-demo').workshopLast")
+        review = section.get_by_label("Your review").input_value() if demo.kind == "review" else None
+        expected = keras_prediction(units[name], last, demo.kind, review)
+        actual = np.asarray(last["output"], np.float32).reshape(expected.shape)
+        if demo.kind == "garment":
+            assert actual.argmax() == expected.argmax(), name
+        elif demo.kind in ("window", "review"):
+            assert ((actual > 0.5) == (expected > 0.5)).all(), name
+        np.testing.assert_allclose(actual, expected, atol=1e-3, err_msg=name)
+        answer = section.locator(".workshop-demo__output").inner_text()
+        assert answer.strip(), f"{name}: the page shows no answer"
+    assert not one.problems, "\n".join(one.problems)
+
+
+def test_demo_pages_are_usable_without_javascript(instructor_url, browser):
+    """Without JavaScript the demo section still shows sample inputs and the model's answers."""
+    from workshop.demos import DEMOS
+
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        for name in DEMOS:
+            page.goto(f"{instructor_url}solutions/{name}/")
+            section = page.locator(".workshop-demo")
+            assert section.locator(".workshop-demo__app").is_hidden()
+            static = section.locator(".workshop-demo__samples, table")
+            assert static.count() == 1 and static.first.is_visible(), name
+            assert len(static.first.inner_text().strip()) > 10, name
+    finally:
+        context.close()

@@ -8,7 +8,7 @@ import pytest
 from mkdocs.exceptions import PluginError
 
 from workshop import cache
-from workshop.site import executed_solution
+from workshop.mkdocs_hooks import executed_solution
 from workshop.units import load_unit
 
 

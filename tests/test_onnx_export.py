@@ -10,9 +10,9 @@ import pytest
 
 keras = pytest.importorskip("keras")
 onnxruntime = pytest.importorskip("onnxruntime")
-from keras import layers  # noqa: E402
+from keras import layers
 
-from workshop.onnx_export import ExportError, export  # noqa: E402
+from workshop.onnx_export import ExportError, export
 
 
 def run_onnx(serialized: bytes, inputs: np.ndarray) -> np.ndarray:

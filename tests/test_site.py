@@ -19,6 +19,7 @@ from site_builds import (
     QUICK,
     REPOSITORY,
     build,
+    build_log,
     html_pages,
     search_text,
     site_units,
@@ -27,7 +28,7 @@ from site_builds import (
 )
 
 from workshop import cache
-from workshop.site import front_matter
+from workshop.pages import front_matter
 from workshop.units import REPO, all_units
 
 
@@ -236,7 +237,7 @@ def test_launch_buttons_open_the_configured_repository_and_are_absent_without_on
     ],
 )
 def test_the_repository_comes_from_the_setting_else_the_origin_remote(configured, remote, expected):
-    from workshop.site import github_repository
+    from workshop.pages import github_repository
 
     assert github_repository(configured, remote) == expected
 
@@ -280,3 +281,29 @@ def test_a_rebuild_with_nothing_changed_does_not_train_again(instructor_site, tm
     assert {name: path.stat().st_mtime_ns for name, path in executed.items()} == before
     assert {path.name: path.stat().st_mtime_ns for path in LESSON_CACHE_DIR.glob("*.html")} == figures_before
     assert (tmp_path / "site" / "solutions" / "02_fashion_mnist_logreg" / "index.html").exists()
+
+
+# --- In-page demos -------------------------------------------------------------------
+
+
+def test_demos_are_exported_served_locally_and_sized_in_the_build_log(instructor_site):
+    """Each demo unit's pages carry the demo section; the model, its data and onnxruntime-web are
+    files of the site; the build log states what each demo adds to its pages' downloads."""
+    from workshop import demos
+
+    log = build_log("instructor").read_text(encoding="utf-8")
+    for name in demos.DEMOS:
+        folder = instructor_site / "demos" / name
+        assert (folder / "model.onnx").stat().st_size > 1000, name
+        data = json.loads((folder / "demo.json").read_text(encoding="utf-8"))
+        assert data["unit"] == name and data["examples_predicted"], name
+        for kind in ("exercises", "solutions"):
+            page = (instructor_site / kind / name / "index.html").read_text(encoding="utf-8")
+            assert 'class="workshop-demo"' in page and "workshop-demo.js" in page, f"{kind}/{name}"
+        assert re.search(rf"Demo {name}: [0-9.]+ MB model \+ [0-9]+ kB data, and [0-9.]+ MB of onnxruntime-web", log), (
+            name
+        )
+    for filename in demos.RUNTIME_FILES:
+        assert (instructor_site / demos.RUNTIME_URI / filename).is_file(), filename
+    other = next(unit.name for unit in all_units() if unit.name not in demos.DEMOS)
+    assert "workshop-demo" not in (instructor_site / "exercises" / other / "index.html").read_text(encoding="utf-8")

@@ -69,6 +69,20 @@ def command_exercises(args) -> int:
 def command_units(args) -> int:
     from workshop.units import all_units, unit_summary
 
+    if args.check:
+        from workshop.unit_checks import all_problems
+
+        problems = all_problems()
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        if problems:
+            print(
+                f"{len(problems)} problem(s); CONTRIBUTING.md says where each piece of a unit lives.", file=sys.stderr
+            )
+            return 1
+        print(f"{len(all_units())} units, each consistent with its task, data, lesson and exercise.")
+        return 0
+
     units = [unit_summary(unit) for unit in all_units()]
     if args.json:
         print(json.dumps(units, indent=2))
@@ -163,6 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     units = commands.add_parser("units", help="list the units with their goals and budgets")
     units.add_argument("--json", action="store_true")
+    units.add_argument(
+        "--check", action="store_true", help="check every unit's declaration against its task, data, lesson, exercise"
+    )
     units.set_defaults(handler=command_units)
 
     grade = commands.add_parser(
