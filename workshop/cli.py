@@ -94,6 +94,22 @@ def command_units(args) -> int:
     return 0
 
 
+def command_new(args) -> int:
+    from workshop.scaffold import ScaffoldError, create
+
+    try:
+        written = create(args.name, args.data, args.metric, args.op, args.value)
+    except ScaffoldError as error:
+        return fail(str(error))
+    for path in written:
+        print(f"wrote {path}")
+    print(
+        f"Now write the places marked (to write); `workshop units --check` lists them, and "
+        f"`workshop check solutions/{args.name}.py` scores the solution against its goal."
+    )
+    return 0
+
+
 def parse_bytes(text: str) -> int:
     units = {"K": 2**10, "M": 2**20, "G": 2**30}
     text = text.strip().upper().removesuffix("B").removesuffix("I")
@@ -181,6 +197,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--check", action="store_true", help="check every unit's declaration against its task, data, lesson, exercise"
     )
     units.set_defaults(handler=command_units)
+
+    new = commands.add_parser(
+        "new",
+        help="scaffold a unit: solution, lesson, and a task module when its data set is new",
+        description="Write the files of a new unit (see CONTRIBUTING.md, 'Adding a unit').",
+    )
+    new.add_argument("name", help="NN_slug, e.g. 12_digit_sums")
+    new.add_argument(
+        "--data", required=True, help="its data set: one in workshop/datasets.toml, a task's, or a new name"
+    )
+    new.add_argument("--metric", default="test_accuracy", help="the goal's metric (default test_accuracy)")
+    new.add_argument("--op", default=">=", choices=[">=", "<="], help="higher (>=) or lower (<=) is better")
+    new.add_argument("--value", type=float, default=0.5, help="the goal's threshold (calibrate it; default 0.5)")
+    new.set_defaults(handler=command_new)
 
     grade = commands.add_parser(
         "grade",

@@ -7,8 +7,10 @@ with NumPy from ``model.predict``: nothing compiled into the model is trusted.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import importlib
+import pkgutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,20 +80,21 @@ class Task:
         return {}
 
 
-# Dataset (the first one a unit declares) -> "module:class" of the task that scores it.
-TASKS: dict[str, str] = {
-    "fashion-mnist": "workshop.tasks.fashion_mnist:FashionMnist",
-    "fashion-collages": "workshop.tasks.fashion_collages:FashionCollages",
-    "auto-mpg": "workshop.tasks.auto_mpg:AutoMpg",
-    "self-driving": "workshop.tasks.self_driving:SelfDriving",
-    "captcha": "workshop.tasks.captcha:Captcha",
-    "dom-casmurro": "workshop.tasks.text_generation:DomCasmurro",
-    "imdb": "workshop.tasks.imdb:Imdb",
-}
+@functools.cache
+def tasks() -> dict[str, type[Task]]:
+    """Every task, by name (the dataset a unit declares first): the ``Task`` subclass each module
+    of this package defines. A new task is a new module here; nothing else lists it."""
+    found: dict[str, type[Task]] = {}
+    for info in pkgutil.iter_modules(__path__):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        for value in vars(module).values():
+            if isinstance(value, type) and issubclass(value, Task) and value.__module__ == module.__name__:
+                found[value().name] = value
+    return found
 
 
 def get_task(name: str) -> Task:
-    if name not in TASKS:
-        raise KeyError(f"No scoring task for dataset {name!r}; known: {', '.join(TASKS)}")
-    module_name, class_name = TASKS[name].split(":")
-    return getattr(importlib.import_module(module_name), class_name)()
+    known = tasks()
+    if name not in known:
+        raise KeyError(f"No scoring task for dataset {name!r}; known: {', '.join(sorted(known))}")
+    return known[name]()
