@@ -25,13 +25,14 @@ import tempfile
 import tomllib
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from tqdm import tqdm
+
+from workshop import atomic
 
 MANIFEST_PATH = Path(__file__).with_name("datasets.toml")
 STATE_FILENAME = ".verified.json"
@@ -138,7 +139,7 @@ def _load_state(root: Path) -> dict[str, dict]:
 
 
 def _save_state(root: Path, state: dict[str, dict]) -> None:
-    with _atomic_file(root / STATE_FILENAME) as state_file:
+    with atomic.replacing(root / STATE_FILENAME) as state_file:
         state_file.write(json.dumps(state, indent=1, sort_keys=True).encode())
 
 
@@ -219,24 +220,6 @@ class _ChecksumMismatch(Exception):
         super().__init__(f"sha256 {actual}, expected {expected}")
 
 
-@contextmanager
-def _atomic_file(target: Path) -> Iterator[BinaryIO]:
-    """Yield a temporary file beside `target`; it replaces `target` only if the block succeeds."""
-    descriptor, temporary_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
-    temporary = Path(temporary_name)
-    try:
-        # mkstemp creates the file private (0600); data files are meant to be readable.
-        os.chmod(temporary, 0o644)
-        with os.fdopen(descriptor, "wb") as file:
-            yield file
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-
-
 def _progress_bar(total: int | None, label: str, progress: bool) -> tqdm:
     return tqdm(
         total=total,
@@ -256,7 +239,7 @@ def _write_verified(
     its sha256 matches."""
     digest = hashlib.sha256()
     received = 0
-    with _atomic_file(target) as file, _progress_bar(length, label, progress) as bar:
+    with atomic.replacing(target) as file, _progress_bar(length, label, progress) as bar:
         while chunk := reader.read(CHUNK_BYTES):
             file.write(chunk)
             digest.update(chunk)

@@ -93,17 +93,13 @@ def stale_files(exercises_dir: Path = EXERCISES_DIR, solutions_dir: Path = SOLUT
     return stale
 
 
-def write_atomically(path: Path, text: str) -> None:
-    atomic.write_text(path, text)
-
-
 def generate(exercises_dir: Path = EXERCISES_DIR, solutions_dir: Path = SOLUTIONS_DIR) -> list[str]:
     """Write every exercise; remove orphans. Returns the names that changed."""
     expected = expected_files(solutions_dir)
     changed = stale_files(exercises_dir, solutions_dir)
     for name in changed:
         if name in expected:
-            write_atomically(exercises_dir / name, expected[name])
+            atomic.write_text(exercises_dir / name, expected[name])
         else:
             (exercises_dir / name).unlink()
     return changed

@@ -178,7 +178,7 @@ def select_shard(submissions: list[Submission], shard: str | None) -> list[Submi
 
 
 class Gradebook:
-    """Rows by learner, written atomically (temp file + os.replace) after every change."""
+    """Rows by learner, written atomically (``workshop.atomic``) after every change."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -387,8 +387,8 @@ def write_feedback(folder: Path, learner: str, unit: Unit, row: dict, result, pa
         tail = "\n".join(traceback.splitlines()[-30:])
         lines += ["## Traceback", "", "```text", tail, "```", ""]
     text = "\n".join(lines)
-    atomic_write(folder / f"{learner}.md", text)
-    atomic_write(folder / f"{learner}.html", to_html(text, f"{unit.name}: {learner}"))
+    atomic.write_text(folder / f"{learner}.md", text)
+    atomic.write_text(folder / f"{learner}.html", to_html(text, f"{unit.name}: {learner}"))
     return folder / f"{learner}.md"
 
 
@@ -410,10 +410,6 @@ def to_html(markdown_text: str, title: str) -> str:
         + STYLE
         + f"</head><body>{body}</body></html>\n"
     )
-
-
-def atomic_write(path: Path, text: str) -> None:
-    atomic.write_text(path, text)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -710,5 +706,5 @@ def merge(out_dirs: list[Path], target: Path) -> dict:
             if source.name in (f"{learner}.md", f"{learner}.html", f"{learner}-curve.png"):
                 shutil.copyfile(source, target / "feedback" / source.name)
     write_gradebook(target / "gradebook.csv", rows.values())
-    atomic_write(target / "sandbox.json", json.dumps({"merged": sandboxes}, indent=2) + "\n")
+    atomic.write_text(target / "sandbox.json", json.dumps({"merged": sandboxes}, indent=2) + "\n")
     return {"learners": len(rows), "gradebook": str(target / "gradebook.csv")}

@@ -18,10 +18,10 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from workshop import atomic
 from workshop.notebooks import read_notebook
 from workshop.units import UnitError, load_unit, unit_names
 
@@ -55,18 +55,8 @@ def held_out_secret() -> str:
         return path.read_text(encoding="ascii").strip()
     except FileNotFoundError:
         pass
-    root.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=root, prefix=f"{SECRET_FILENAME}.")
-    try:
-        with os.fdopen(handle, "w", encoding="ascii") as stream:
-            stream.write(secrets.token_hex(16) + "\n")
-        os.chmod(temporary, 0o600)
-        try:
-            os.link(temporary, path)  # never replaces the secret another process made first
-        except FileExistsError:
-            pass
-    finally:
-        os.unlink(temporary)
+    # Private to whoever scores; never replaces a secret another process made first.
+    atomic.create_once(path, (secrets.token_hex(16) + "\n").encode("ascii"), mode=0o600)
     return path.read_text(encoding="ascii").strip()
 
 
