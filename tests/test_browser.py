@@ -134,6 +134,7 @@ def test_every_page_loads_cleanly_and_is_accessible(kind, request, visit):
 def test_dark_mode_is_accessible(learner_url, instructor_url, visit):
     """The slate scheme on one page of each kind: its own contrast problems (code colours, buttons)."""
     solutions = sorted(path.name for path in (build("instructor") / "solutions").iterdir())
+    assert len(solutions) >= 2, "the instructor build has fewer than two solution pages to check"
     urls = [
         learner_url,
         f"{learner_url}lessons/02_classification/",
@@ -246,9 +247,9 @@ def test_math_is_typeset_offline(learner_url, visit):
         for unit in site_units()
         if re.search(r"^# .*\$[^$\s][^$]*\$", unit.exercise_path.read_text(), re.MULTILINE)
     ]
-    if with_math:
-        page = one.open(f"{learner_url}exercises/{with_math[0].name}/")
-        page.wait_for_selector(".jp-RenderedMarkdown mjx-container", timeout=15_000)
+    assert with_math, "no exercise has $...$ math in its Markdown cells to check"
+    page = one.open(f"{learner_url}exercises/{with_math[0].name}/")
+    page.wait_for_selector(".jp-RenderedMarkdown mjx-container", timeout=15_000)
     assert not one.problems, one.problems
 
 

@@ -262,10 +262,8 @@ def test_writes_to_the_graders_files_solutions_and_data_fail(batch):
 
 
 def test_reading_the_held_out_labels_gives_nothing(batch):
-    found = row(batch, "heldout")
-    assert found["passed"] == "false"
-    if found["status"] == "ok":
-        assert float(found["value"]) < 0.3, found  # trained on shuffled labels
+    # The real labels are hidden, so it trains on the view's shuffled ones: scored, and low.
+    assert_low_score(batch, "heldout")
 
 
 def test_sys_exit_before_training(batch):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import re
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ from conftest import UNIT_NAMES
 
 from workshop.exercises import stale_files
 from workshop.notebooks import code_cells, read_notebook
+from workshop.tasks import get_task
 from workshop.units import REPO, load_unit
 
 
@@ -40,8 +42,11 @@ def test_solution_meets_its_goal(name, solution_runs):
     assert result.status == "ok", result.message + "\n" + (result.traceback or "")
     assert result.met, result.message
     assert result.exit_code == 0
-    # The runner computed the value itself, on held-out data.
-    assert result.metrics[result.metric] == result.value
+    # The scorer reported every metric its task defines, finite, and the verdict follows the goal.
+    unit = load_unit(name)
+    assert set(result.metrics) == set(get_task(unit.task).metrics), result.metrics
+    assert all(math.isfinite(value) for value in result.metrics.values()), result.metrics
+    assert unit.goal.is_met(result.metrics[unit.goal.metric])
 
 
 def last_cell_text(notebook_path) -> str:

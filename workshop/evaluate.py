@@ -1,13 +1,13 @@
 """The runner's scorer: a clean process that loads a saved model and scores it.
 
-Run as ``python -m workshop.evaluate TASK MODEL_PATH RESULT_PATH``. The model is
+Run as ``python -m workshop.evaluate TASK MODEL_PATH RESULT_PATH``; writes a ``Score`` record
+(``workshop.protocol``) to RESULT_PATH. The model is
 loaded with ``safe_mode=True`` (a ``Lambda`` layer or any other code in the file
 is refused) and without its compiled state, then scored by ``workshop.tasks``.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -16,9 +16,9 @@ def main(task_name: str, model_path: str, result_path: str) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
 
+    from workshop.protocol import Score, write
     from workshop.tasks import ModelShapeError, get_task
 
-    result: dict
     try:
         model = keras.saving.load_model(model_path, safe_mode=True, compile=False)
     except Exception as error:  # noqa: BLE001 - any refusal to load is the submission's problem, reported plainly
@@ -28,18 +28,15 @@ def main(task_name: str, model_path: str, result_path: str) -> int:
                 "the saved model contains code that would run when it is loaded (for example a Lambda "
                 "layer), which the runner refuses (safe_mode=True). Use built-in Keras layers instead."
             )
-        result = {"status": "error", "message": f"The model could not be loaded: {reason}"}
+        result = Score("error", message=f"The model could not be loaded: {reason}")
     else:
         try:
-            metrics = get_task(task_name).evaluate(model)
-            result = {"status": "ok", "metrics": metrics}
+            result = Score("ok", metrics=get_task(task_name).evaluate(model))
         except ModelShapeError as error:
-            result = {"status": "error", "message": str(error)}
+            result = Score("error", message=str(error))
         except Exception as error:  # noqa: BLE001 - a crash while scoring is reported, not raised
-            result = {"status": "error", "message": f"Scoring the model failed: {type(error).__name__}: {error}"}
-    from workshop import atomic
-
-    atomic.write_text(result_path, json.dumps(result))
+            result = Score("error", message=f"Scoring the model failed: {type(error).__name__}: {error}")
+    write(result_path, result)
     return 0
 
 

@@ -3,8 +3,8 @@
 Run as ``python -m workshop.execute NOTEBOOK OUT_DIR``. It executes every cell in a
 fresh Jupyter kernel (nbclient), so magics and inline figures behave as in Jupyter,
 then saves the Keras model left in the name ``model`` to ``OUT_DIR/model.keras``.
-It writes ``OUT_DIR/progress.json`` before each cell (so a timeout can name the cell)
-and ``OUT_DIR/execution.json`` at the end. It never scores anything: the score is
+It writes a ``Progress`` record before each cell (so a timeout can name the cell) and an
+``Execution`` record at the end (``workshop.protocol``). It never scores anything: the score is
 computed later by ``workshop.evaluate`` in a process this notebook never touched.
 """
 
@@ -22,7 +22,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, DeadKernelError
 
-from workshop import atomic
+from workshop import protocol
 
 # Output beyond these sizes per cell is dropped, so a print loop cannot exhaust memory
 # or bloat the executed notebook. Figures get more room than printed text.
@@ -106,16 +106,26 @@ __workshop_save(MODEL_PATH, INFO_PATH, __workshop_histories)
 
 
 class BoundedClient(NotebookClient):
-    """An nbclient that caps each cell's output and reports the cell it starts."""
+    """An nbclient that caps each cell's output and reports the cell it starts.
 
-    def __init__(self, *args, progress_path: Path, **kwargs):
+    The notebook it runs is the learner's with the runner's setup cell in front (index 0) and its
+    save cell behind, so nbclient's index of a learner's cell is the learner's own number for it.
+    """
+
+    def __init__(self, *args, progress_path: Path, learner_cells: int, **kwargs):
         super().__init__(*args, **kwargs)
         self.progress_path = progress_path
+        self.learner_cells = learner_cells
+        self.current_index: int | None = None
         self.output_chars: dict[tuple[int, bool], int] = {}
         self.on_cell_start = self.record_progress
 
+    def learner_number(self, index: int | None) -> int | None:
+        return index if index is not None and 1 <= index <= self.learner_cells else None
+
     def record_progress(self, cell, cell_index):
-        write_json(self.progress_path, {"cell_index": cell_index, "started": time.time()})
+        self.current_index = cell_index
+        protocol.write(self.progress_path, protocol.Progress(cell=self.learner_number(cell_index), started=time.time()))
 
     def output(self, outs, msg, display_id, cell_index):
         is_text = msg.get("msg_type") == "stream"
@@ -132,12 +142,8 @@ class BoundedClient(NotebookClient):
         return super().output(outs, msg, display_id, cell_index)
 
 
-def write_json(path: Path, data) -> None:
-    atomic.write_text(path, json.dumps(data))
-
-
 def error_of(notebook, cell_index: int | None) -> dict:
-    """The error output of the failing cell, with ANSI colours removed."""
+    """The error output of the failing cell (nbclient's index), with ANSI colours removed."""
     cells = notebook.cells if cell_index is None else [notebook.cells[cell_index]]
     for cell in cells:
         for output in cell.get("outputs", []):
@@ -170,7 +176,7 @@ def main(notebook_path: str, out_dir: str) -> int:
     out = Path(out_dir)
     notebook = nbformat.read(notebook_path, as_version=4)
     learner_cells = len(notebook.cells)
-    model_path, info_path = out / "model.keras", out / "model_info.json"
+    model_path, info_path = out / "model.keras", out / protocol.MODEL_REPORT
     notebook.cells.insert(0, nbformat.v4.new_code_cell(SETUP_CODE))
     notebook.cells.append(
         nbformat.v4.new_code_cell(
@@ -184,9 +190,10 @@ def main(notebook_path: str, out_dir: str) -> int:
         allow_errors=False,
         record_timing=True,
         resources={"metadata": {"path": os.getcwd()}},
-        progress_path=out / "progress.json",
+        progress_path=out / protocol.PROGRESS,
+        learner_cells=learner_cells,
     )
-    result: dict = {"status": "ok"}
+    result = protocol.Execution(status="ok")
     started = time.monotonic()
     try:
         client.execute()
@@ -199,26 +206,25 @@ def main(notebook_path: str, out_dir: str) -> int:
             ),
             None,
         )
-        result = {"status": "error", "kind": "exception", "cell_index": failing, **error_of(notebook, failing)}
+        result = protocol.Execution(status="error", kind="exception", **error_of(notebook, failing))
+        result.cell, result.in_runner_save = (
+            client.learner_number(failing),
+            failing is not None and failing > learner_cells,
+        )
     except DeadKernelError:
-        progress = json.loads((out / "progress.json").read_text()) if (out / "progress.json").exists() else {}
-        result = {"status": "error", "kind": "kernel_died", "cell_index": progress.get("cell_index")}
-    result["execute_seconds"] = round(time.monotonic() - started, 2)
+        index = client.current_index
+        result = protocol.Execution(status="error", kind="kernel_died", cell=client.learner_number(index))
+        result.in_runner_save = index is not None and index > learner_cells
+    result.execute_seconds = round(time.monotonic() - started, 2)
     # The kernel has been shut down and reaped, so its CPU time is in RUSAGE_CHILDREN.
     used = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
-    result["cpu_seconds"] = round(sum(usage.ru_utime + usage.ru_stime for usage in used), 2)
-    # Cell indices are reported in the learner's numbering (the setup cell is not theirs).
-    if result.get("cell_index") is not None:
-        result["cell_index"] -= 1
-        if result["cell_index"] >= learner_cells:
-            result["in_runner_save"] = True
+    result.cpu_seconds = round(sum(usage.ru_utime + usage.ru_stime for usage in used), 2)
     # The executed notebook, without the runner's own cells, is what the site shows.
     notebook.cells = notebook.cells[1:-1]
     coalesce_streams(notebook)
     nbformat.write(notebook, out / "executed.ipynb")
-    if info_path.exists():
-        result["model"] = json.loads(info_path.read_text())
-    write_json(out / "execution.json", result)
+    result.model = protocol.read(info_path, protocol.ModelReport)
+    protocol.write(out / protocol.EXECUTION, result)
     return 0
 
 

@@ -16,7 +16,6 @@ Nothing the unit prints, assigns or patches reaches step 3.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -31,7 +30,7 @@ from pathlib import Path
 import psutil
 from IPython.core.inputtransformer2 import TransformerManager
 
-from workshop import atomic
+from workshop import atomic, protocol
 from workshop.notebooks import SubmissionError, code_cells, read_notebook
 from workshop.units import REPO, Unit, UnitError, unit_for_path
 
@@ -194,13 +193,35 @@ def count_tree(pid: int) -> int:
         return 0
 
 
-def describe_cell(notebook, cell_index: int | None) -> str:
-    if cell_index is None or not (0 <= cell_index < len(notebook["cells"])):
+def describe_cell(notebook, cell: int | None) -> str:
+    """ "cell 7 (its first line)", for a cell in the learner's numbering (from 1)."""
+    if cell is None or not (1 <= cell <= len(notebook["cells"])):
         return ""
     first_line = next(
-        (line for line in "".join(notebook["cells"][cell_index]["source"]).splitlines() if line.strip()), ""
+        (line for line in "".join(notebook["cells"][cell - 1]["source"]).splitlines() if line.strip()), ""
     )
-    return f"cell {cell_index + 1} ({first_line.strip()[:60]})"
+    return f"cell {cell} ({first_line.strip()[:60]})"
+
+
+@dataclass
+class Run:
+    """One run of one file: what it needs, and the result it fills in as it goes."""
+
+    unit: Unit
+    notebook: dict
+    isolation: Isolation
+    result: RunResult
+    started: float
+    executed_path: Path | None = None
+    on_progress: Callable[[float, str], None] | None = None
+
+    def finish(self, status: str, message: str, **changes) -> RunResult:
+        """The run ends here: its status and message, and any other fields of the result."""
+        self.result.status, self.result.message = status, message
+        for name, value in changes.items():
+            setattr(self.result, name, value)
+        self.result.seconds = round(time.monotonic() - self.started, 2)
+        return self.result
 
 
 def run_unit(
@@ -228,30 +249,24 @@ def run_unit(
         backend=os.environ.get("KERAS_BACKEND", "tensorflow"),
         cpus=list(isolation.cpus),
     )
-
-    def finish(status: str, message: str, **changes) -> RunResult:
-        result.status, result.message = status, message
-        for name, value in changes.items():
-            setattr(result, name, value)
-        result.seconds = round(time.monotonic() - started, 2)
-        return result
-
+    run = Run(unit, {}, isolation, result, started, executed_path, on_progress)
     try:
-        notebook = read_notebook(path)
+        run.notebook = read_notebook(path)
     except SubmissionError as error:
-        return finish("error", str(error))
-    problem = syntax_problem(notebook)
+        return run.finish("error", str(error))
+    problem = syntax_problem(run.notebook)
     if problem:
-        return finish("error", problem[1], cell=problem[0])
+        return run.finish("error", problem[1], cell=problem[0])
 
     workdir = Path(tempfile.mkdtemp(prefix=f"workshop-{unit.name}-"))
     try:
-        return execute_and_score(notebook, unit, workdir, isolation, result, finish, executed_path, on_progress)
+        return execute_and_score(run, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def execute_and_score(notebook, unit, workdir, isolation, result, finish, executed_path, on_progress) -> RunResult:
+def execute_and_score(run: Run, workdir: Path) -> RunResult:
+    notebook, isolation, result = run.notebook, run.isolation, run.result
     out_dir = workdir / ".runner"
     out_dir.mkdir()
     notebook_path = out_dir / "submission.ipynb"
@@ -288,86 +303,83 @@ def execute_and_score(notebook, unit, workdir, isolation, result, finish, execut
             if count_tree(process.pid) > isolation.max_processes:
                 too_many_processes = True
                 break
-            if on_progress:
-                on_progress(time.monotonic() - (deadline - result.timeout_seconds), current_cell(out_dir, notebook))
+            if run.on_progress:
+                run.on_progress(time.monotonic() - (deadline - result.timeout_seconds), current_cell(out_dir, notebook))
             time.sleep(0.25)
         # Also after a normal exit: the kernel may linger after the client has finished.
         kill_tree(process)
-    running = describe_cell(notebook, read_json(out_dir / "progress.json").get("cell_index", 1) - 1)
+    progress = protocol.read(out_dir / protocol.PROGRESS, protocol.Progress)
+    running = describe_cell(notebook, progress.cell if progress else None)
     if timed_out:
-        return finish(
+        return run.finish(
             "timeout",
             f"Stopped after {result.timeout_seconds} s, the runner's limit for this unit "
-            f"(its training budget is {unit.budget_seconds} s). It was still running {running or 'the notebook'}. "
+            f"(its training budget is {run.unit.budget_seconds} s). It was still running {running or 'the notebook'}. "
             "Look for a loop that never ends, or train for fewer epochs.",
         )
     if too_many_processes:
-        return finish(
+        return run.finish(
             "error",
             f"Stopped: the notebook started more than {isolation.max_processes} processes ({running}).",
         )
-    execution = read_json(out_dir / "execution.json")
-    if not execution:
+    execution = protocol.read(out_dir / protocol.EXECUTION, protocol.Execution)
+    if execution is None:
         tail = log_path.read_bytes()[-MAX_LOG_BYTES:].decode("utf-8", "replace").strip().splitlines()[-5:]
         hint = ""
         if any("MemoryError" in line or "std::bad_alloc" in line for line in tail):
             hint = f" It ran out of memory (limit {isolation.memory_bytes // 2**30} GiB)."
-        return finish(
+        return run.finish(
             "error",
             f"The notebook process ended unexpectedly ({running or 'before the first cell'}).{hint}\n"
             + "\n".join(tail),
         )
     # Only a notebook that ran to the end is kept: the site must never publish a traceback.
-    if executed_path is not None and execution.get("status") == "ok" and (out_dir / "executed.ipynb").exists():
-        executed_path = Path(executed_path)
-        executed_path.parent.mkdir(parents=True, exist_ok=True)
+    if run.executed_path is not None and execution.status == "ok" and (out_dir / "executed.ipynb").exists():
+        executed_path = Path(run.executed_path)
         atomic.write_bytes(executed_path, (out_dir / "executed.ipynb").read_bytes())
         result.executed_notebook = str(executed_path)
-    result.execute_seconds = execution.get("execute_seconds")
-    result.cpu_seconds = execution.get("cpu_seconds")
-    model_info = execution.get("model") or {}
-    result.histories = model_info.get("histories") or []
-    if execution.get("status") != "ok":
-        cell_index = execution.get("cell_index")
-        where = describe_cell(notebook, cell_index) or "the notebook"
-        if execution.get("kind") == "kernel_died":
-            return finish(
+    result.execute_seconds = execution.execute_seconds
+    result.cpu_seconds = execution.cpu_seconds
+    report = execution.model or protocol.ModelReport()
+    result.histories = report.histories
+    if execution.status != "ok":
+        where = describe_cell(notebook, execution.cell) or "the notebook"
+        if execution.kind == "kernel_died":
+            return run.finish(
                 "error",
                 f"The Python process died while running {where}: it called os._exit(), crashed, "
                 f"or ran out of memory (limit {isolation.memory_bytes // 2**30} GiB).",
-                cell=None if cell_index is None else cell_index + 1,
+                cell=execution.cell,
             )
-        if execution.get("in_runner_save"):
-            return finish("error", f"Saving `model` failed: {execution.get('ename')}: {execution.get('evalue')}")
-        name, value = execution.get("ename", "Error"), execution.get("evalue", "")
-        return finish(
+        if execution.in_runner_save:
+            return run.finish("error", f"Saving `model` failed: {execution.ename}: {execution.evalue}")
+        return run.finish(
             "error",
-            f"{where[0].upper() + where[1:]} raised {name}: {value}",
-            cell=None if cell_index is None else cell_index + 1,
-            traceback=execution.get("traceback"),
+            f"{where[0].upper() + where[1:]} raised {execution.ename or 'Error'}: {execution.evalue}",
+            cell=execution.cell,
+            traceback=execution.traceback,
         )
-    if model_info.get("problem") == "no_model":
-        return finish(
+    if report.problem == "no_model":
+        return run.finish(
             "error",
             "The notebook ran, but left no Keras model in the name `model`. "
             "Assign your trained model to `model`, e.g. `model = keras.Sequential([...])`.",
         )
-    if model_info.get("problem") == "not_a_model":
-        return finish(
+    if report.problem == "not_a_model":
+        return run.finish(
             "error",
-            f"`model` is a {model_info.get('type')}, not a Keras model (keras.Model). "
-            "Assign your trained Keras model to `model`.",
+            f"`model` is a {report.type}, not a Keras model (keras.Model). Assign your trained Keras model to `model`.",
         )
-    if model_info.get("problem") == "unloadable":
-        return finish("error", unloadable_message(model_info))
+    if report.problem == "unloadable":
+        return run.finish("error", unloadable_message(report))
     if result.executed_notebook:  # kept with its notebook: the site lets readers try it
         atomic.write_bytes(Path(result.executed_notebook).with_suffix(".keras"), (out_dir / "model.keras").read_bytes())
-    return score(unit, out_dir / "model.keras", result, finish, isolation)
+    return score(run, out_dir / "model.keras")
 
 
-def unloadable_message(model_info: dict) -> str:
+def unloadable_message(report: protocol.ModelReport) -> str:
     """Why the saved `model` cannot be loaded back by the scorer, naming the layer and the fix."""
-    error = model_info.get("load_error", "")
+    error = report.load_error
     if "safe_mode" in error or "lambda" in error.lower():
         return (
             "The model could not be loaded: the saved model contains code that would run when it is loaded "
@@ -375,7 +387,7 @@ def unloadable_message(model_info: dict) -> str:
             "layers instead."
         )
     lines = ["Your `model` was saved, but Keras cannot load it back safely, so it cannot be scored."]
-    for found in model_info.get("foreign_functions") or []:
+    for found in report.foreign_functions:
         setting = found["setting"].lstrip("_")
         fix = (
             f'write {setting}="{found["keras_name"]}" (the Keras name) instead'
@@ -386,26 +398,25 @@ def unloadable_message(model_info: dict) -> str:
             f"Layer {found['layer']!r} has {setting}={found['function']}, a function from outside Keras: {fix}."
         )
     if len(lines) == 1:
-        lines.append(f"Keras says: {model_info.get('load_error', 'unknown error')}")
+        lines.append(f"Keras says: {report.load_error or 'unknown error'}")
         lines.append("Build the model from built-in Keras layers and functions (no Lambda layers or custom code).")
     return "\n".join(lines)
 
 
-def score(unit: Unit, model_path: Path, result: RunResult, finish, isolation: Isolation) -> RunResult:
+def score(run: Run, model_path: Path) -> RunResult:
     """Score the saved model in a clean process; the unit's own process has ended."""
     # A folder of the scorer's own, holding a copy of the model: the unit's process could have
     # left a score.json next to its model, and a sandboxed scorer sees only its working folder.
     score_dir = Path(tempfile.mkdtemp(prefix="workshop-score-"))
     try:
         shutil.copyfile(model_path, score_dir / "model.keras")
-        return score_in(unit, score_dir / "model.keras", score_dir / "score.json", result, finish, isolation)
+        return score_in(run, score_dir / "model.keras", score_dir / protocol.SCORE)
     finally:
         shutil.rmtree(score_dir, ignore_errors=True)
 
 
-def score_in(
-    unit: Unit, model_path: Path, score_path: Path, result: RunResult, finish, isolation: Isolation
-) -> RunResult:
+def score_in(run: Run, model_path: Path, score_path: Path) -> RunResult:
+    unit, isolation = run.unit, run.isolation
     environment = {key: value for key, value in os.environ.items() if not key.startswith("WORKSHOP_GRADE")}
     environment.update({"PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3", **isolation.thread_environment()})
     # The scorer's own limits: the run's memory limit and its pids cgroup, and the sandbox.
@@ -431,23 +442,22 @@ def score_in(
             check=False,
         )
     except subprocess.TimeoutExpired:
-        return finish("error", f"Scoring the model took longer than {EVALUATE_TIMEOUT_SECONDS} s.")
-    scored = read_json(score_path)
-    if not scored:
+        return run.finish("error", f"Scoring the model took longer than {EVALUATE_TIMEOUT_SECONDS} s.")
+    scored = protocol.read(score_path, protocol.Score)
+    if scored is None:
         stderr = completed.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
-        return finish("error", "Scoring the model failed:\n" + "\n".join(stderr))
-    if scored["status"] != "ok":
-        return finish("error", scored["message"])
-    metrics = scored["metrics"]
-    value = metrics.get(unit.goal.metric)
+        return run.finish("error", "Scoring the model failed:\n" + "\n".join(stderr))
+    if scored.status != "ok":
+        return run.finish("error", scored.message)
+    value = scored.metrics.get(unit.goal.metric)
     met = unit.goal.is_met(value)
     verdict = "meets" if met else "does not meet"
     message = (
         f"{unit.goal.metric} = {value:.4f} {verdict} the goal {unit.goal.text} (held-out data, scored by the runner)."
     )
     if not met:
-        message += validation_gap_hint(unit, value, result.histories)
-    return finish("ok", message, value=value, met=met, metrics=metrics)
+        message += validation_gap_hint(unit, value, run.result.histories)
+    return run.finish("ok", message, value=value, met=met, metrics=scored.metrics)
 
 
 # The validation metric `fit` reports for each kind of goal metric, by the names Keras gives it.
@@ -481,18 +491,10 @@ def validation_gap_hint(unit: Unit, value: float | None, histories: list[dict]) 
 
 
 def current_cell(out_dir: Path, notebook) -> str:
-    progress = read_json(out_dir / "progress.json")
-    index = progress.get("cell_index")
-    if index is None:
+    progress = protocol.read(out_dir / protocol.PROGRESS, protocol.Progress)
+    if progress is None or progress.cell is None:
         return "starting"
-    return f"cell {index}/{len(notebook['cells'])}"
-
-
-def read_json(path: Path) -> dict:
-    try:
-        return json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        return {}
+    return f"cell {progress.cell}/{len(notebook['cells'])}"
 
 
 __all__ = ["Isolation", "RunResult", "SubmissionError", "UnitError", "run_unit"]
