@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from workshop import data
+from workshop import cli, data, fetching
 
 REPO = Path(__file__).resolve().parents[1]
 # Read before the fixture below clears WORKSHOP_DATA_MIRROR for each test.
@@ -118,7 +118,7 @@ def test_manifest_describes_every_dataset():
 @needs_mirror
 def test_manifest_checksums_match_the_mirror(capsys):
     """`workshop fetch --checksums` agrees with the mirror's SHA256SUMS, and sizes match too."""
-    assert data.main_fetch(["--checksums"]) == 0
+    assert cli.main(["fetch", "--checksums"]) == 0
     printed = set(capsys.readouterr().out.splitlines())
     mirror_lines = {
         line
@@ -133,7 +133,7 @@ def test_manifest_checksums_match_the_mirror(capsys):
 
 
 def test_list_shows_files_sizes_and_licences(capsys):
-    assert data.main_fetch(["--list", "auto-mpg", "imdb"]) == 0
+    assert cli.main(["fetch", "--list", "auto-mpg", "imdb"]) == 0
     out = capsys.readouterr().out
     assert "auto-mpg (not fetched)" in out
     assert "auto-mpg.data  30,286 bytes  sha256 48b830e11fee" in out
@@ -167,7 +167,7 @@ def test_dataset_dir_says_how_to_fetch_a_missing_dataset():
 @needs_mirror
 def test_fetch_from_the_mirror_lands_verified_files_and_a_second_fetch_is_a_no_op(monkeypatch, capsys):
     monkeypatch.setenv("WORKSHOP_DATA_MIRROR", str(MIRROR))
-    folders = data.fetch(["auto-mpg"], progress=False)
+    folders = fetching.fetch(["auto-mpg"], progress=False)
 
     folder = data.data_dir() / "auto-mpg"
     assert folders == {"auto-mpg": folder} and data.dataset_dir("auto-mpg") == folder
@@ -180,7 +180,7 @@ def test_fetch_from_the_mirror_lands_verified_files_and_a_second_fetch_is_a_no_o
     # Without the mirror, and with every URL refused, only a no-op can succeed.
     monkeypatch.delenv("WORKSHOP_DATA_MIRROR")
     before = {path.name: (path.stat().st_ino, path.stat().st_mtime_ns) for path in folder.iterdir()}
-    assert data.main_fetch(["auto-mpg"]) == 0
+    assert cli.main(["fetch", "auto-mpg"]) == 0
     assert {path.name: (path.stat().st_ino, path.stat().st_mtime_ns) for path in folder.iterdir()} == before
     assert capsys.readouterr().out == f"auto-mpg: ready in {folder}\n"
 
@@ -188,7 +188,7 @@ def test_fetch_from_the_mirror_lands_verified_files_and_a_second_fetch_is_a_no_o
 @needs_mirror
 @pytest.mark.parametrize("damage", ["flipped bytes", "truncated"])
 def test_a_corrupt_file_on_disk_is_detected_and_fetched_again(damage, capsys):
-    data.fetch(["auto-mpg"], mirror=MIRROR, progress=False)
+    fetching.fetch(["auto-mpg"], mirror=MIRROR, progress=False)
     target = data.data_dir() / "auto-mpg" / "auto-mpg.data"
     good = target.read_bytes()
     with open(target, "r+b") as file:
@@ -201,7 +201,7 @@ def test_a_corrupt_file_on_disk_is_detected_and_fetched_again(damage, capsys):
         data.dataset_dir("auto-mpg")
     capsys.readouterr()
 
-    data.fetch(["auto-mpg"], mirror=MIRROR, progress=False)
+    fetching.fetch(["auto-mpg"], mirror=MIRROR, progress=False)
 
     captured = capsys.readouterr()
     assert "auto-mpg/auto-mpg.data: the file on disk is corrupt" in captured.err
@@ -212,12 +212,12 @@ def test_a_corrupt_file_on_disk_is_detected_and_fetched_again(damage, capsys):
 
 @needs_mirror
 def test_a_corrupt_file_with_no_source_to_repair_it_is_removed_not_used():
-    data.fetch(["auto-mpg"], mirror=MIRROR, progress=False)
+    fetching.fetch(["auto-mpg"], mirror=MIRROR, progress=False)
     target = data.data_dir() / "auto-mpg" / "auto-mpg.names"
     target.write_bytes(b"not the names file")
 
     with pytest.raises(data.DataError, match="auto-mpg/auto-mpg.names: no mirror was given"):
-        data.fetch(["auto-mpg"], progress=False)
+        fetching.fetch(["auto-mpg"], progress=False)
     assert listing(target.parent) == {"auto-mpg.data"}
     with pytest.raises(data.DataError, match="run `workshop fetch auto-mpg`"):
         data.dataset_dir("auto-mpg")
@@ -230,7 +230,7 @@ def test_a_corrupt_mirror_copy_is_an_error_naming_the_file_and_both_hashes(tmp_p
     bad_copy.write_bytes(b'18.0 8 307.0 130.0 3504. 12.0 70 1\t"a truncated copy"\n')
     expected = data.DATASETS["auto-mpg"]["files"][0]["sha256"]
 
-    assert data.main_fetch(["auto-mpg", "--mirror", str(mirror)]) == 2
+    assert cli.main(["fetch", "auto-mpg", "--mirror", str(mirror)]) == 2
 
     err = capsys.readouterr().err
     assert str(bad_copy) in err and expected in err and sha256(bad_copy.read_bytes()) in err
@@ -243,20 +243,20 @@ def test_no_reachable_source_names_the_mirror_option_the_dataset_and_the_url(cap
     url = data.DATASETS["tinyshakespeare"]["files"][0]["url"]
 
     with pytest.raises(data.DataError) as raised:
-        data.fetch(["tinyshakespeare"], progress=False)
+        fetching.fetch(["tinyshakespeare"], progress=False)
     message = str(raised.value)
     assert "tinyshakespeare/input.txt" in message and url in message
     assert "`workshop fetch tinyshakespeare --mirror DIR`" in message and "WORKSHOP_DATA_MIRROR=DIR" in message
 
-    assert data.main_fetch(["tinyshakespeare"]) == 2
+    assert cli.main(["fetch", "tinyshakespeare"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("workshop fetch: Could not fetch 1 file(s)") and "Traceback" not in err
 
 
 def test_bad_arguments_are_errors_with_a_message(tmp_path, capsys):
-    assert data.main_fetch(["auto-mpg", "--mirror", str(tmp_path / "absent")]) == 2
+    assert cli.main(["fetch", "auto-mpg", "--mirror", str(tmp_path / "absent")]) == 2
     assert "mirror folder" in capsys.readouterr().err
-    assert data.main_fetch(["mnist", "nope"]) == 2
+    assert cli.main(["fetch", "mnist", "nope"]) == 2
     assert "There is no dataset 'nope'. Known datasets: fashion-mnist, mnist" in capsys.readouterr().err
 
 
@@ -282,7 +282,7 @@ def test_a_download_over_http_is_verified_and_written_atomically(http_folder, tm
     (folder / "notes.txt").write_bytes(content)
     use_manifest(monkeypatch, tmp_path / "manifest.toml", served_manifest(url, "notes.txt", sha256(content)))
 
-    data.fetch(["served"], progress=False)
+    fetching.fetch(["served"], progress=False)
 
     assert f"served/notes.txt: downloaded from {url}/notes.txt" in capsys.readouterr().out
     assert listing(data.data_dir() / "served") == {"notes.txt"}
@@ -303,7 +303,7 @@ def test_a_failed_or_corrupt_download_leaves_nothing_behind(http_folder, tmp_pat
     use_manifest(monkeypatch, tmp_path / "manifest.toml", served_manifest(url, path, sha256(b"the real notes")))
 
     with pytest.raises(data.DataError, match=re.escape(reason)):
-        data.fetch(["served"], progress=False)
+        fetching.fetch(["served"], progress=False)
     assert listing(data.data_dir() / "served") == set()
 
 
@@ -319,7 +319,7 @@ def test_keras_fashion_mnist_loader_works_offline_after_fetch(tmp_path):
     good_copy.write_bytes((MIRROR / "fashion-mnist" / good_copy.name).read_bytes())
     (keras_dir / "t10k-labels-idx1-ubyte.gz").write_bytes(b"a damaged download")
 
-    data.fetch(["fashion-mnist"], mirror=MIRROR, progress=False)
+    fetching.fetch(["fashion-mnist"], mirror=MIRROR, progress=False)
 
     assert not good_copy.is_symlink()
     for name in ("train-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
@@ -341,7 +341,7 @@ def test_keras_fashion_mnist_loader_works_offline_after_fetch(tmp_path):
 @needs_mirror
 def test_keras_cache_dot_links_into_the_keras_datasets_folder_itself(tmp_path):
     # keras.utils.get_file("auto-mpg.data", url) looks for $KERAS_HOME/datasets/auto-mpg.data.
-    data.fetch(["auto-mpg"], mirror=MIRROR, progress=False)
+    fetching.fetch(["auto-mpg"], mirror=MIRROR, progress=False)
     keras_file = tmp_path / "keras" / "datasets" / "auto-mpg.data"
     assert keras_file.resolve() == data.file_path("auto-mpg", "auto-mpg.data")
 
@@ -398,7 +398,7 @@ mirror = {{ name = "reviews_small.tar.gz", sha256 = "{sha256((mirror / "reviews"
     def unpacked_files() -> set[str]:
         return {str(path.relative_to(unpacked)) for path in unpacked.rglob("*") if path.is_file()}
 
-    data.fetch(["reviews"], mirror=mirror, progress=False)
+    fetching.fetch(["reviews"], mirror=mirror, progress=False)
     assert "unpacked 4 files" in capsys.readouterr().out
     assert unpacked_files() == reviews | {data.UNPACKED_MARKER}
     assert (unpacked / "train" / "pos" / "0_9.txt").read_text() == "Loved it."
@@ -407,12 +407,12 @@ mirror = {{ name = "reviews_small.tar.gz", sha256 = "{sha256((mirror / "reviews"
     assert data.file_path("reviews", "reviews_v1.tar.gz") == dataset_folder / "reviews_small.tar.gz"
 
     inode = unpacked.stat().st_ino
-    data.fetch(["reviews"], progress=False)
+    fetching.fetch(["reviews"], progress=False)
     assert ": unpacked" not in capsys.readouterr().out and unpacked.stat().st_ino == inode
 
     # A review deleted by hand: the folder is incomplete and is unpacked again.
     (unpacked / "test" / "neg" / "4_1.txt").unlink()
-    data.fetch(["reviews"], progress=False)
+    fetching.fetch(["reviews"], progress=False)
     assert "unpacked 4 files" in capsys.readouterr().out and unpacked_files() == reviews | {data.UNPACKED_MARKER}
 
     # A killed run: no marker in the folder and a staging folder left beside it.
@@ -420,7 +420,7 @@ mirror = {{ name = "reviews_small.tar.gz", sha256 = "{sha256((mirror / "reviews"
     (dataset_folder / ".aclImdb.unpacking-killed" / "aclImdb").mkdir(parents=True)
     with pytest.raises(data.DataError, match="not unpacked"):
         data.dataset_dir("reviews")
-    data.fetch(["reviews"], progress=False)
+    fetching.fetch(["reviews"], progress=False)
     assert "unpacked 4 files" in capsys.readouterr().out
     assert listing(dataset_folder) == {"reviews_small.tar.gz", "aclImdb"}
     assert unpacked_files() == reviews | {data.UNPACKED_MARKER}
@@ -429,7 +429,7 @@ mirror = {{ name = "reviews_small.tar.gz", sha256 = "{sha256((mirror / "reviews"
 @needs_mirror
 def test_the_mirrors_imdb_archive_unpacks_to_the_labelled_reviews():
     """The real 28 MB archive: 50,000 small files, about 10 s."""
-    data.fetch(["imdb"], mirror=MIRROR, progress=False)
+    fetching.fetch(["imdb"], mirror=MIRROR, progress=False)
     unpacked = data.dataset_dir("imdb") / "aclImdb"
     assert sorted(path.name for path in unpacked.iterdir()) == [data.UNPACKED_MARKER, "test", "train"]
     for split in ("train", "test"):
@@ -462,7 +462,7 @@ url = "{closed_port_url()}/reviews_v1.tar.gz"
 """,
     )
     keras_datasets = tmp_path / "keras" / "datasets"
-    data.fetch(["reviews"], mirror=mirror, progress=False)
+    fetching.fetch(["reviews"], mirror=mirror, progress=False)
     assert (keras_datasets / "aclImdb").resolve() == data.dataset_dir("reviews") / "aclImdb"
     assert (keras_datasets / "aclImdb" / "train" / "pos" / "0_9.txt").read_text() == "Loved it."
     assert (keras_datasets / "reviews_v1.tar.gz").resolve() == data.file_path("reviews", "reviews_v1.tar.gz")
@@ -470,7 +470,7 @@ url = "{closed_port_url()}/reviews_v1.tar.gz"
     # A folder the learner unpacked there themselves is left alone.
     (keras_datasets / "aclImdb").unlink()
     (keras_datasets / "aclImdb" / "mine").mkdir(parents=True)
-    data.fetch(["reviews"], progress=False)
+    fetching.fetch(["reviews"], progress=False)
     assert listing(keras_datasets / "aclImdb") == {"mine"}
 
 
@@ -533,7 +533,7 @@ url = "{closed_port_url()}/reviews_v1.tar.gz"
     )
     before = set(tmp_path.rglob("*"))
     with pytest.raises(data.DataError, match="not safe to unpack"):
-        data.fetch(["reviews"], mirror=mirror, progress=False)
+        fetching.fetch(["reviews"], mirror=mirror, progress=False)
     dataset_folder = data.data_dir() / "reviews"
     # Only the verified archive (and the verification record) is left: no folder, no staging, nothing outside.
     assert listing(dataset_folder) == {"reviews_v1.tar.gz"}
@@ -545,5 +545,5 @@ url = "{closed_port_url()}/reviews_v1.tar.gz"
 def test_member_checks_accept_links_that_stay_inside():
     inside = tarfile.TarInfo("aclImdb/train/pos/link.txt")
     inside.type, inside.linkname = tarfile.SYMTYPE, "../neg/1_2.txt"
-    data.check_archive_member(inside, "reviews.tar.gz")
-    data.check_archive_member(tarfile.TarInfo("aclImdb/./train/pos/0_9.txt"), "reviews.tar.gz")
+    fetching.check_archive_member(inside, "reviews.tar.gz")
+    fetching.check_archive_member(tarfile.TarInfo("aclImdb/./train/pos/0_9.txt"), "reviews.tar.gz")

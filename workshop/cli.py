@@ -47,6 +47,12 @@ def print_result(result) -> None:
             print(f"    {line}")
 
 
+def command_fetch(args) -> int:
+    from workshop.fetching import run_fetch
+
+    return run_fetch(args)
+
+
 def command_exercises(args) -> int:
     from workshop.exercises import MarkerError, generate, stale_files
 
@@ -181,11 +187,29 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--executed", type=Path, help="also write the executed notebook here")
     check.set_defaults(handler=command_check)
 
-    from workshop import data
+    from workshop.data import DATASETS
 
-    fetch = commands.add_parser("fetch", help="download (or copy from a mirror) and verify datasets")
-    data.add_fetch_arguments(fetch)
-    fetch.set_defaults(handler=data.run_fetch)
+    fetch = commands.add_parser(
+        "fetch",
+        help="download (or copy from a mirror) and verify datasets",
+        description="Fetch and verify the course datasets.",
+    )
+    fetch.add_argument(
+        "names", nargs="*", metavar="NAME", help=f"datasets to fetch (default: all of {', '.join(DATASETS)})"
+    )
+    fetch.add_argument(
+        "--mirror",
+        metavar="DIR",
+        help="take files from this local folder laid out as <dataset>/<file> "
+        "before trying the network (default: $WORKSHOP_DATA_MIRROR)",
+    )
+    fetch.add_argument(
+        "--list", action="store_true", help="list the datasets, their files, sizes, checksums and licences"
+    )
+    fetch.add_argument(
+        "--checksums", action="store_true", help="print `sha256sum -c` lines for every file, to check a mirror"
+    )
+    fetch.set_defaults(handler=command_fetch)
 
     exercises = commands.add_parser("exercises", help="generate exercises/ from solutions/")
     exercises.add_argument("--check", action="store_true", help="only report whether exercises/ is stale")

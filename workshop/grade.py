@@ -9,9 +9,7 @@ grader can be killed at any moment; a rerun grades only what is missing or chang
 from __future__ import annotations
 
 import atexit
-import csv
 import hashlib
-import html
 import io
 import json
 import os
@@ -22,34 +20,17 @@ import threading
 import time
 from concurrent.futures import Executor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
 
 from workshop import atomic, exports
+from workshop.feedback import write_feedback
+from workshop.gradebook import GRADER_ERROR, Gradebook, GradeError, now
 from workshop.units import REPO, Unit, load_unit
 
-COLUMNS = [
-    "learner",
-    "unit",
-    "status",
-    "metric",
-    "value",
-    "goal",
-    "passed",
-    "seconds",
-    "message",
-    "sha256",
-    "submission",
-    "graded_at",
-]
 SUFFIXES = (".ipynb", ".py")
 IGNORED = {"__pycache__", ".ipynb_checkpoints", ".git", ".DS_Store"}
-
-
-class GradeError(Exception):
-    """A problem with the grading command itself (not with a submission)."""
 
 
 @dataclass
@@ -62,7 +43,6 @@ class Submission:
 
 # A row the grader's own machinery could not grade (a lost worker, a sandbox that does not hold,
 # a missing learner view): never the learner's error, and graded again by the next run.
-GRADER_ERROR = "grader-error"
 
 
 class GraderFailure(Exception):
@@ -177,50 +157,6 @@ def select_shard(submissions: list[Submission], shard: str | None) -> list[Submi
 # the gradebook
 
 
-class Gradebook:
-    """Rows by learner, written atomically (``workshop.atomic``) after every change."""
-
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self.lock = threading.Lock()
-        self.rows: dict[str, dict] = {row["learner"]: row for row in read_gradebook(self.path)}
-
-    def put(self, row: dict) -> None:
-        with self.lock:
-            self.rows[row["learner"]] = row
-            write_gradebook(self.path, self.rows.values())
-
-    def is_current(self, submission: Submission, unit: Unit) -> bool:
-        row = self.rows.get(submission.learner)
-        return (
-            bool(row)
-            and row.get("sha256") == submission.sha256
-            and row.get("unit") == unit.name
-            and row.get("status") != GRADER_ERROR
-        )
-
-
-def read_gradebook(path: Path) -> list[dict]:
-    try:
-        with open(path, newline="", encoding="utf-8") as stream:
-            return list(csv.DictReader(stream))
-    except FileNotFoundError:
-        return []
-
-
-def write_gradebook(path: Path, rows) -> None:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for row in sorted(rows, key=lambda r: r["learner"]):
-        writer.writerow(row)
-    atomic.write_text(path, buffer.getvalue())
-
-
-def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
 def problem_row(submission: Submission, unit: Unit, message: str) -> dict:
     return {
         "learner": submission.learner,
@@ -297,119 +233,6 @@ def grade_one(job: Job) -> dict:
 
 # ---------------------------------------------------------------------------------------------
 # feedback
-
-
-def learner_cell(path: Path | None, cell: int | None) -> str | None:
-    if path is None or not cell:
-        return None
-    try:
-        from workshop.notebooks import code_cells, read_notebook
-
-        notebook = read_notebook(path)
-    except Exception:  # noqa: BLE001 - no cell to show
-        return None
-    # RunResult.cell counts the learner's cells from 1, as the runner's messages do.
-    cells = notebook["cells"]
-    if 1 <= cell <= len(cells):
-        source = cells[cell - 1]["source"]
-        return "".join(source) if isinstance(source, list) else source
-    for number, source in code_cells(notebook):
-        if number == cell:
-            return source
-    return None
-
-
-def plot_curves(histories: list[dict], target: Path) -> bool:
-    histories = [h for h in histories if h]
-    if not histories:
-        return False
-    from matplotlib.figure import Figure
-
-    merged: dict[str, list[float]] = {}
-    for history in histories:  # several fit calls: continue the curve
-        for key, values in history.items():
-            merged.setdefault(key, []).extend(values)
-    bases = [k for k in merged if not k.startswith("val_")]
-    figure = Figure(figsize=(4 * max(len(bases), 1), 3.2))
-    for index, key in enumerate(bases, start=1):
-        axis = figure.add_subplot(1, len(bases), index)
-        axis.plot(range(1, len(merged[key]) + 1), merged[key], label="training")
-        if f"val_{key}" in merged:
-            axis.plot(range(1, len(merged[f"val_{key}"]) + 1), merged[f"val_{key}"], label="validation")
-        axis.set(xlabel="epoch", title=key)
-        axis.grid(alpha=0.3)
-        axis.legend()
-    figure.tight_layout()
-    figure.savefig(target, dpi=90)
-    return True
-
-
-def write_feedback(folder: Path, learner: str, unit: Unit, row: dict, result, path: Path | None) -> Path:
-    """``feedback/<learner>.md`` (and ``.html``): metric vs goal, curve, error and cell.
-
-    Only what the learner's own run produced and the score: no held-out data, no seeds.
-    """
-    folder.mkdir(parents=True, exist_ok=True)
-    verdict = {"true": "Passed"}.get(row["passed"]) or {
-        "ok": "Below the goal",
-        "timeout": "Stopped: time limit",
-        "error": "Error",
-    }.get(row["status"], row["status"])
-    lines = [f"# {unit.title}: feedback for {learner}", "", f"**{verdict}**", ""]
-    lines += [
-        "| metric | your model | goal |",
-        "|---|---|---|",
-        f"| {unit.goal.metric} | {row['value'] or '-'} | {unit.goal.text} |",
-        "",
-        (
-            "The score is measured by the grader on held-out data your notebook never sees; "
-            "what the notebook prints or assigns does not count."
-        ),
-        "",
-        "## What happened",
-        "",
-        "```text",
-        row["message"],
-        "```",
-        "",
-    ]
-    curve = folder / f"{learner}-curve.png"
-    histories = getattr(result, "histories", None) or []
-    if plot_curves(histories, curve):
-        lines += ["## Learning curve", "", f"![learning curve]({curve.name})", ""]
-    else:
-        curve.unlink(missing_ok=True)
-    cell_source = learner_cell(path, getattr(result, "cell", None))
-    if cell_source is not None:
-        lines += [f"## Your cell {result.cell}", "", "```python", cell_source.rstrip(), "```", ""]
-    traceback = getattr(result, "traceback", None)
-    if traceback:
-        tail = "\n".join(traceback.splitlines()[-30:])
-        lines += ["## Traceback", "", "```text", tail, "```", ""]
-    text = "\n".join(lines)
-    atomic.write_text(folder / f"{learner}.md", text)
-    atomic.write_text(folder / f"{learner}.html", to_html(text, f"{unit.name}: {learner}"))
-    return folder / f"{learner}.md"
-
-
-STYLE = (
-    "<style>body{font-family:sans-serif;max-width:50em;margin:2em auto}pre{background:#f4f4f4;"
-    "padding:.6em;overflow:auto}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .6em}</style>"
-)
-
-
-def to_html(markdown_text: str, title: str) -> str:
-    try:
-        import markdown
-
-        body = markdown.markdown(markdown_text, extensions=["tables", "fenced_code"])
-    except ImportError:
-        body = f"<pre>{html.escape(markdown_text)}</pre>"
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        + STYLE
-        + f"</head><body>{body}</body></html>\n"
-    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -675,36 +498,3 @@ def run_batch(executor: Executor, run_jobs: list[Job], gradebook: Gradebook, sum
             bar.update(1)
     finally:
         bar.close()
-
-
-# ---------------------------------------------------------------------------------------------
-# merging shards
-
-
-def merge(out_dirs: list[Path], target: Path) -> dict:
-    """Merge shard outputs into ``target``: one row per learner (the latest grading wins)."""
-    target = Path(target)
-    (target / "feedback").mkdir(parents=True, exist_ok=True)
-    rows: dict[str, dict] = {row["learner"]: row for row in read_gradebook(target / "gradebook.csv")}
-    origin: dict[str, Path] = {}
-    sandboxes = []
-    for out_dir in out_dirs:
-        out_dir = Path(out_dir)
-        if not (out_dir / "gradebook.csv").exists():
-            raise GradeError(f"{out_dir} has no gradebook.csv.")
-        for row in read_gradebook(out_dir / "gradebook.csv"):
-            current = rows.get(row["learner"])
-            if current is None or row.get("graded_at", "") >= current.get("graded_at", ""):
-                rows[row["learner"]] = row
-                origin[row["learner"]] = out_dir
-        try:
-            sandboxes.append({"from": str(out_dir), **json.loads((out_dir / "sandbox.json").read_text())})
-        except (OSError, ValueError):
-            sandboxes.append({"from": str(out_dir), "missing": True})
-    for learner, out_dir in origin.items():
-        for source in (out_dir / "feedback").glob(f"{learner}*"):
-            if source.name in (f"{learner}.md", f"{learner}.html", f"{learner}-curve.png"):
-                shutil.copyfile(source, target / "feedback" / source.name)
-    write_gradebook(target / "gradebook.csv", rows.values())
-    atomic.write_text(target / "sandbox.json", json.dumps({"merged": sandboxes}, indent=2) + "\n")
-    return {"learners": len(rows), "gradebook": str(target / "gradebook.csv")}
