@@ -149,7 +149,7 @@ DEMOS = {
     "11_multi_label_fashion": Demo(
         "window",
         "Dress a shop window: choose a garment (or nothing) for each of its four places and see which "
-        "classes the network finds, each with its own probability (shown when above 0.5).",
+        "classes the network finds, each with its own probability (in bold above 0.5).",
         window_data,
     ),
 }
@@ -319,8 +319,8 @@ def section_html(unit: Unit, data: dict, base: str, model_bytes: int) -> str:
         f"<p>{html.escape(demo.prompt)} The model ({model_bytes / 1e6:.1f} MB) runs in your browser with "
         "onnxruntime-web, served by this site: nothing you enter leaves the page.</p>"
         '<div class="workshop-demo__app" hidden></div>'
-        '<p class="workshop-demo__static-title">What the trained model answers on these inputs:</p>'
-        f"{static_examples(data)}</section>"
+        '<div class="workshop-demo__static"><p>What the trained model answers on these inputs:</p>'
+        f"{static_examples(data)}</div></section>"
     )
 
 
