@@ -4,6 +4,8 @@
 # - **Goal:** `test_accuracy >= 0.84` on the 10,000 held-out test images, scored by the runner
 # - **Budget:** 60 s of training on a 2-core laptop CPU
 # - **Data:** `fashion-mnist` (60,000 training and 10,000 test images, 28x28 grey, 10 classes)
+# - **Published:** test accuracy 0.842: logistic regression in the Fashion-MNIST benchmark (Xiao,
+#   Rasul and Vollgraf, 2017)
 #
 # This is the machine-learning recipe at its smallest: a task (Fashion-MNIST), a family of
 # models (logistic regression: one softmax layer on the raw pixels), a cost (cross entropy)

@@ -4,6 +4,8 @@
 # - **Goal:** `val_loss <= 1.6` nats per character on the last 19 chapters of the novel, scored by the runner
 # - **Budget:** 300 s of training on a 2-core laptop CPU
 # - **Data:** `dom-casmurro` (Machado de Assis, *Dom Casmurro*, 1899: 375,459 characters of Portuguese)
+# - **Published:** validation loss 1.47 nats per character (nanoGPT, tiny Shakespeare, GPU); 1.88 on
+#   a laptop CPU in about 3 minutes
 #
 # A language model gives a probability to every possible next character, given the text so
 # far. Trained on nothing but a novel, it learns spelling, punctuation, the shape of dialogue

@@ -4,6 +4,7 @@
 # - **Goal:** `test_accuracy >= 0.835` on the 10,000 held-out test images, scored by the runner
 # - **Budget:** 90 s of training on a 2-core laptop CPU
 # - **Data:** `fashion-mnist` (60,000 training and 10,000 test images, 28x28 grey, 10 classes)
+# - **Published:** test accuracy about 0.84: logistic regression (Xiao, Rasul and Vollgraf, 2017)
 #
 # Unit 02 let Keras compute the cross entropy and its gradient. Here you write them yourself
 # in NumPy: the softmax, the loss, the gradient of the loss with respect to the weights, and

@@ -4,6 +4,8 @@
 # - **Goal:** `test_accuracy >= 0.925` on the 10,000 held-out test images, scored by the runner
 # - **Budget:** 360 s of training on a 2-core laptop CPU
 # - **Data:** `fashion-mnist` (60,000 training and 10,000 test images, 28x28 grey, 10 classes)
+# - **Published:** test accuracy 0.922-0.926 for small CNNs, 0.934 with batch normalisation
+#   (Fashion-MNIST README)
 #
 # A convolutional network knows two facts about images before it sees one: nearby pixels
 # belong together, and a pattern means the same wherever it appears. With those built in, a

@@ -4,6 +4,8 @@
 # - **Goal:** `test_accuracy >= 0.89` on the 25,000 official IMDB test reviews, scored by the runner
 # - **Budget:** 120 s of training on a 2-core laptop CPU
 # - **Data:** `imdb` (Large Movie Review Dataset: 25,000 training and 25,000 test reviews, positive or negative)
+# - **Published:** test accuracy 0.887 (bag of unigrams) and 0.900 (bag of bigrams), Deep Learning
+#   with Python, 2nd edition
 #
 # Is a review positive or negative? A model that ignores word order almost entirely, a *bag
 # of words* (and of pairs of neighbouring words, *bigrams*) weighted by TF-IDF and fed to a

@@ -3,6 +3,7 @@ offline assets, the search index, and the generated agenda and results pages."""
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -194,6 +195,20 @@ def test_results_page_lists_every_unit(learner_site):
     assert "Unit Goal Reference value Seconds Published result" in page
     for unit in site_units():
         assert unit.title in page and str(unit.goal) in page
+        assert " ".join(unit.published.split()) in page, f"{unit.name}: its declared published result"
+
+
+def test_the_navigation_has_a_section_per_unit_from_its_declaration(learner_site):
+    """No unit is listed in mkdocs.yml: each gets its section (lesson, exercise) from its solution
+    and its lesson's front matter."""
+    assert "exercises/" not in (REPO / "mkdocs.yml").read_text(encoding="utf-8")
+    home = (learner_site / "index.html").read_text(encoding="utf-8")
+    for unit in site_units():
+        lesson = next((REPO / "docs" / "lessons").glob(f"{unit.name[:2]}_*.md"))
+        meta = front_matter(lesson)
+        title = html.escape(f"{unit.number}. {meta.get('nav_title') or meta['title']}", quote=False)
+        assert title in home, f"no navigation section {title!r}"
+        assert f'href="exercises/{unit.name}/"' in home and f'href="lessons/{lesson.stem}/"' in home
 
 
 def test_exercise_pages_have_the_card(learner_site):

@@ -35,35 +35,6 @@ def github_repository(configured: str | None, remote_url: str | None) -> str:
     return match["repository"] if match else ""
 
 
-# Published results for a unit's model family, when its declaration has no `**Reference:**`
-# field (adding the field changes the solution's source, and so its cache key).
-# The published result each unit's model family is measured against (anchors: the course's
-# REFERENCE_RESULTS), shown on the results page beside the goal and the measured value.
-PUBLISHED = {
-    "01_auto_mpg_regression": "test MAE about 1.6-1.8 mpg for a small network, about 2.5 for a linear model "
-    '(TensorFlow "Basic regression" tutorial)',
-    "02_fashion_mnist_logreg": "test accuracy 0.842: logistic regression in the Fashion-MNIST benchmark "
-    "(Xiao, Rasul and Vollgraf, 2017)",
-    "03_softmax_sgd_numpy": "test accuracy about 0.84: logistic regression (Xiao, Rasul and Vollgraf, 2017)",
-    "04_model_selection": "test accuracy 0.870-0.883 for tuned MLPs (Fashion-MNIST benchmark and README)",
-    "05_deep_mlp": "test accuracy 0.870 (scikit-learn MLP, Xiao et al. 2017) to 0.883 (MLP 256-128-100, "
-    "Fashion-MNIST README)",
-    "06_cnn_representations": "test accuracy 0.922-0.926 for small CNNs, 0.934 with batch normalisation "
-    "(Fashion-MNIST README)",
-    "07_self_driving": "no published error for a generated road; the course authors' car, steered by 3 classes of "
-    "key presses, reached test accuracy 0.909 from scratch and 0.93 fine-tuned (MobileNet, GPU); DeepTesla "
-    "regresses the wheel angle in the browser",
-    "08_captcha": "about 0.90 whole-captcha accuracy after 5 large epochs on a GPU (ypwhs/captcha_break, "
-    "4 of 36 characters); 0.67 for a small CNN after 3 CPU minutes",
-    "09_text_generation": "validation loss 1.47 nats per character (nanoGPT, tiny Shakespeare, GPU); 1.88 on a "
-    "laptop CPU in about 3 minutes",
-    "10_sentiment_imdb": "test accuracy 0.887 (bag of unigrams) and 0.900 (bag of bigrams), Deep Learning with "
-    "Python, 2nd edition",
-    "11_multi_label_fashion": "no published result for these windows; small CNNs classify single Fashion-MNIST "
-    "garments at 0.92-0.93, so a window of 2.2 garments is read entirely right at most about 0.83 of the time",
-}
-
-
 def front_matter(path: Path) -> dict:
     text = path.read_text(encoding="utf-8")
     if not text.startswith("---"):
@@ -134,7 +105,7 @@ def agenda_markdown(base: str = "") -> str:
 
 
 def published_reference(unit: Unit) -> str:
-    return PUBLISHED.get(unit.name, "")
+    return unit.published
 
 
 def cores_phrase(entry: dict) -> str:

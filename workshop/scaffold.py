@@ -32,6 +32,7 @@ SOLUTION = """\
 # - **Goal:** `{metric} {op} {value}` on held-out data, scored by the runner
 # - **Budget:** 60 s of training on a 2-core laptop CPU
 # - **Data:** `{data}`
+# - **Published:** {to_write} the published result for this family of models, with its source
 #
 # {to_write} What the learner builds, on which data, and why it matters.
 {generator}

@@ -42,6 +42,10 @@ def unit_problems(unit: Unit, stale: list[str]) -> list[str]:
                 f"{where} the goal's metric `{unit.goal.metric}` is not one the `{unit.task}` task computes "
                 f"({', '.join(task.metrics)})."
             )
+    if not unit.published:
+        problems.append(
+            f"{where} the declaration has no **Published:** field (the published result for this family of models)."
+        )
     lesson = lesson_for(unit.name)
     written = [unit.solution_path, *([lesson] if lesson else [])]
     if unit.task in known_tasks:

@@ -38,8 +38,11 @@ EXERCISES_DIR = REPO / "exercises"
 #   - **Goal:** `test_accuracy >= 0.84`
 #   - **Budget:** 60 s
 #   - **Data:** `fashion-mnist`
+#   - **Published:** test accuracy 0.842 for logistic regression (Xiao et al., 2017)
 GOAL_PATTERN = re.compile(r"\*\*Goal:\*\*\s*`(?P<metric>[a-z_]+)\s*(?P<op>>=|<=)\s*(?P<value>[0-9.]+)`")
 BUDGET_PATTERN = re.compile(r"\*\*Budget:\*\*\s*(?P<seconds>[0-9]+)\s*s\b")
+# "- **Published:** text" up to the next field or the end of the list (it may wrap over lines).
+PUBLISHED_PATTERN = re.compile(r"\*\*Published:\*\*\s*(?P<text>.+?)(?=\n\s*(?:- \*\*|\n|$))", re.DOTALL)
 DATA_PATTERN = re.compile(r"\*\*Data:\*\*\s*(?P<names>(?:`[a-z0-9-]+`[,\s]*)+)")
 TITLE_PATTERN = re.compile(r"^#\s+(?P<title>.+)$", re.MULTILINE)
 UNIT_NAME_PATTERN = re.compile(r"^\d\d_[a-z0-9_]+$")
@@ -81,6 +84,7 @@ class Unit:
     budget_seconds: int
     datasets: tuple[str, ...]
     solution_path: Path
+    published: str = ""  # the result published for this family of models, shown beside the goal
 
     @property
     def number(self) -> int:
@@ -129,6 +133,7 @@ def parse_declaration(name: str, markdown: str, path: Path) -> Unit:
         budget_seconds=int(budget["seconds"]),
         datasets=tuple(re.findall(r"`([a-z0-9-]+)`", data["names"])),
         solution_path=path,
+        published=" ".join(published["text"].split()) if (published := PUBLISHED_PATTERN.search(markdown)) else "",
     )
 
 
