@@ -39,7 +39,7 @@ def workshop(course: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_a_new_unit_on_new_data_is_listed_as_unfinished(course):
-    made = workshop(course, "new", "12_shapes", "--data", "shapes", "--metric", "test_accuracy", "--value", "0.9")
+    made = workshop(course, "new", "12_shapes", "--metric", "test_accuracy", "--value", "0.9")  # data: "shapes", new
     assert made.returncode == 0, made.stderr
     for path in (
         "solutions/12_shapes.py",

@@ -104,7 +104,8 @@ def command_new(args) -> int:
     from workshop.scaffold import ScaffoldError, create
 
     try:
-        written = create(args.name, args.data, args.metric, args.op, args.value)
+        data = args.data or args.name[3:].replace("_", "-")
+        written = create(args.name, data, args.metric, args.op, args.value)
     except ScaffoldError as error:
         return fail(str(error))
     for path in written:
@@ -126,7 +127,8 @@ def parse_bytes(text: str) -> int:
 
 def command_grade(args) -> int:
     from workshop.data import DataError
-    from workshop.grade import GradeError, grade, merge
+    from workshop.grade import grade
+    from workshop.gradebook import GradeError, merge
     from workshop.units import UnitError
 
     try:
@@ -229,7 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     new.add_argument("name", help="NN_slug, e.g. 12_digit_sums")
     new.add_argument(
-        "--data", required=True, help="its data set: one in workshop/datasets.toml, a task's, or a new name"
+        "--data",
+        help="its data set: one in workshop/datasets.toml, a task's, or a new name for generated data "
+        "(default: the unit's slug, e.g. `demo` for 12_demo: a new generated data set)",
     )
     new.add_argument("--metric", default="test_accuracy", help="the goal's metric (default test_accuracy)")
     new.add_argument("--op", default=">=", choices=[">=", "<="], help="higher (>=) or lower (<=) is better")
