@@ -77,7 +77,7 @@ def test_the_setup_script_mounts_read_only_first_then_hides_then_binds_the_run_b
     script = setup_script(
         ip="/usr/sbin/ip",
         read_only=[Path("/home")],
-        hidden=[Path("/root/.ssh"), Path("/work/solutions")],
+        hidden=[Path("/home/grader/.ssh"), Path("/srv/course/solutions")],
         tmp=Path("/tmp"),
         view=None,
     )
@@ -86,14 +86,14 @@ def test_the_setup_script_mounts_read_only_first_then_hides_then_binds_the_run_b
         lambda line: "link set lo up" in line,
         lambda line: line.startswith("mount --bind /home /home"),
         lambda line: line == "mount -o remount,bind,ro /",
-        lambda line: line.endswith("workshop-hidden /root/.ssh"),
+        lambda line: line.endswith("workshop-hidden /home/grader/.ssh"),
         lambda line: "workshop-tmp /tmp" in line,
         lambda line: line.startswith('mount -c --bind "./'),
     )
     order = [next(i for i, line in enumerate(lines) if step(line)) for step in steps]
     assert order == sorted(order), script
     assert lines[-1].startswith("exec setpriv --bounding-set=-all") and "--no-new-privs" in lines[-1]
-    assert "workshop-hidden /work/solutions" in script
+    assert "workshop-hidden /srv/course/solutions" in script
 
 
 # --- Notebook HTML ----------------------------------------------------------------------------
