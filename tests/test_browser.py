@@ -270,7 +270,7 @@ def test_screenshots(learner_url, instructor_url, visit):
             if scheme == "dark":
                 page.evaluate("() => document.body.setAttribute('data-md-color-scheme', 'slate')")
             if name in ("lesson", "solution"):
-                page.locator("img").last.scroll_into_view_if_needed()
+                page.locator("img:visible").last.scroll_into_view_if_needed()  # not the other scheme's twin
             page.screenshot(path=str(SCREENSHOTS / f"{name}-{scheme}.png"))
     summary = {path.name: path.stat().st_size for path in SCREENSHOTS.glob("*.png")}
     (SCREENSHOTS / "index.json").write_text(json.dumps(summary, indent=2))

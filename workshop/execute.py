@@ -31,16 +31,18 @@ MAX_OUTPUT_CHARS_PER_CELL = 8_000_000
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 # Runs before the learner's first cell. It records what `fit` returns, so the feedback can
-# plot the learning curve, and gives each figure a dark-scheme twin for the site (in the
-# output's metadata); it changes nothing the learner's code sees.
+# plot the learning curve, and, in runs whose notebook the site will show, gives each figure a
+# dark-scheme twin (in the output's metadata); it changes nothing the learner's code sees.
 SETUP_CODE = """\
 def __workshop_setup():
     import functools, keras
-    try:
-        from workshop.figure_themes import install_notebook_formatter
-        install_notebook_formatter(get_ipython())
-    except Exception:
-        pass  # figures then have their light image only
+    import os
+    if os.environ.get("WORKSHOP_THEMED_FIGURES") == "1":  # runs kept for the site only
+        try:
+            from workshop.figure_themes import install_notebook_formatter
+            install_notebook_formatter(get_ipython())
+        except Exception:
+            pass  # figures then have their light image only
     histories = []
     original_fit = keras.Model.fit
     @functools.wraps(original_fit)

@@ -288,7 +288,11 @@ def execute_and_score(run: Run, workdir: Path) -> RunResult:
         process = subprocess.Popen(
             command,
             cwd=workdir,
-            env=child_environment(workdir, isolation),
+            env={
+                **child_environment(workdir, isolation),
+                # Figures in both colour schemes cost a second rendering: only for the site's runs.
+                **({"WORKSHOP_THEMED_FIGURES": "1"} if run.executed_path is not None else {}),
+            },
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
