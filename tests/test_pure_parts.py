@@ -73,27 +73,24 @@ def test_a_declaration_missing_fields_names_them():
 # --- The sandbox's setup script -------------------------------------------------------------
 
 
-def test_the_setup_script_mounts_read_only_first_then_hides_then_binds_the_run_back():
+def test_the_setup_script_mounts_read_only_first_then_hides_then_binds_the_run_back(tmp_path):
+    shared, secrets, solutions = tmp_path / "shared", tmp_path / "shared" / "secrets", tmp_path / "solutions"
     script = setup_script(
-        ip="/usr/sbin/ip",
-        read_only=[Path("/home")],
-        hidden=[Path("/home/grader/.ssh"), Path("/srv/course/solutions")],
-        tmp=Path("/tmp"),
-        view=None,
+        ip="/usr/sbin/ip", read_only=[shared], hidden=[secrets, solutions], tmp=Path("/tmp"), view=None
     )
     lines = script.splitlines()
     steps = (
         lambda line: "link set lo up" in line,
-        lambda line: line.startswith("mount --bind /home /home"),
+        lambda line: line.startswith(f"mount --bind {shared} {shared}"),
         lambda line: line == "mount -o remount,bind,ro /",
-        lambda line: line.endswith("workshop-hidden /home/grader/.ssh"),
+        lambda line: line.endswith(f"workshop-hidden {secrets}"),
         lambda line: "workshop-tmp /tmp" in line,
         lambda line: line.startswith('mount -c --bind "./'),
     )
     order = [next(i for i, line in enumerate(lines) if step(line)) for step in steps]
     assert order == sorted(order), script
     assert lines[-1].startswith("exec setpriv --bounding-set=-all") and "--no-new-privs" in lines[-1]
-    assert "workshop-hidden /srv/course/solutions" in script
+    assert f"workshop-hidden {solutions}" in script
 
 
 # --- Notebook HTML ----------------------------------------------------------------------------
