@@ -106,8 +106,9 @@ print(f"linear model, validation MAE: {linear_history.history['val_loss'][-1]:.2
 #
 # Build `model` from the same pieces with two hidden layers in between: the normaliser,
 # `layers.Dense(64, activation="relu")` twice, then `layers.Dense(1)`. Compile it with the
-# same loss and `Adam(learning_rate=0.001)`, train it with the validation data and keep the
-# result in `history`. A few hundred epochs of 250 cars take seconds.
+# same `"mean_absolute_error"` loss and `Adam(learning_rate=0.001)`, train it for 200 epochs
+# (`epochs=200`) with `validation_data=(x_val, y_val)` and keep the result in `history`. Two
+# hundred epochs of 250 cars take seconds.
 
 # %%
 # YOUR CODE HERE

@@ -70,11 +70,16 @@ model.summary()
 # (`"sparse_categorical_crossentropy"`), the optimiser `keras.optimizers.SGD` and the
 # `"accuracy"` metric. Then train it with `model.fit` on the training split, passing the
 # validation split as `validation_data`, and keep what `fit` returns in `history`.
-# Minibatches of 128 images, momentum 0.9 and a learning rate that starts at 0.05 and decays
-# to zero over training (`keras.optimizers.schedules.CosineDecay`) work well; 30 epochs take
-# about 20 seconds.
+# Momentum 0.9 and a learning rate that starts at 0.05 and decays to zero over training
+# (`keras.optimizers.schedules.CosineDecay(0.05, decay_steps=decay_steps)`) work well. The
+# cell sets the length of the run for you: train for `num_epochs` (30) epochs with
+# minibatches of `batch_size` (128) images; `decay_steps` is the number of minibatch steps in
+# those epochs, so the rate reaches zero at the very end. It takes about 20 seconds.
 
 # %%
+num_epochs = 30
+batch_size = 128
+decay_steps = num_epochs * int(np.ceil(len(x_train) / batch_size))  # every step of the run
 # YOUR CODE HERE
 raise NotImplementedError("Complete this cell: see the instructions above it.")
 

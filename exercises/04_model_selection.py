@@ -59,9 +59,9 @@ build_model(256, 1e-3).summary()
 # ## The sweep
 #
 # For every pair of a learning rate in `learning_rates` and a width in `widths`, build a
-# model, train it for `sweep_epochs` epochs on the training split with the validation split as
-# `validation_data`, and store its best validation accuracy in `sweep_results[(width,
-# learning_rate)]`. Short runs rank configurations well enough, at a fraction of the cost
+# model, train it for `sweep_epochs` epochs on the training split in minibatches of 128
+# (`batch_size=128`) with the validation split as `validation_data`, and store its best
+# validation accuracy in `sweep_results[(width, learning_rate)]`. Short runs rank configurations well enough, at a fraction of the cost
 # of full ones.
 
 # %%
@@ -98,15 +98,21 @@ print(f"chosen: width {best_width}, learning rate {best_learning_rate:g}")
 # %% [markdown]
 # ## Retrain the winner, stop early
 #
-# Build `model` with the chosen width, and the chosen learning rate as the start of a
-# schedule that decays it to zero over `max_epochs` epochs
-# (`keras.optimizers.schedules.CosineDecay`): long runs gain from smaller steps at the end.
-# Train it with a `keras.callbacks.EarlyStopping` callback that watches `val_accuracy`,
-# waits a few epochs (`patience`) and restores the best weights
-# (`restore_best_weights=True`). Keep what `fit` returns in `history`.
+# Build `model` with `best_width`, and `best_learning_rate` as the start of a schedule that
+# decays it to zero over the whole run,
+# `keras.optimizers.schedules.CosineDecay(best_learning_rate, decay_steps=decay_steps)`:
+# long runs gain from smaller steps at the end. The cell sets the run's length: at most
+# `max_epochs` (30) epochs in minibatches of `batch_size` (128), and `decay_steps`, the
+# number of minibatch steps in those epochs. Train on the training split with the validation
+# split as `validation_data` and a `keras.callbacks.EarlyStopping` callback that watches
+# `"val_accuracy"`, waits 6 epochs without improvement before it stops (`patience=6`) and
+# restores the best weights (`restore_best_weights=True`). Keep what `fit` returns in
+# `history`.
 
 # %%
 max_epochs = 30
+batch_size = 128
+decay_steps = max_epochs * int(np.ceil(len(x_train) / batch_size))  # every step of the run
 # YOUR CODE HERE
 raise NotImplementedError("Complete this cell: see the instructions above it.")
 

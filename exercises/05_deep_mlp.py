@@ -54,12 +54,17 @@ print(f"{model.count_params():,} parameters")
 # and the `"accuracy"` metric, and train it with the validation split as `validation_data`
 # and a `keras.callbacks.EarlyStopping(monitor="val_accuracy", restore_best_weights=True)`
 # callback; keep what `fit` returns in `history`. A learning rate that starts at 0.001 and
-# decays to zero (`keras.optimizers.schedules.CosineDecay`), minibatches of 256 and 35
-# epochs fit in the budget. Give early stopping a generous `patience` (10 epochs): while
-# the learning rate is still large the validation accuracy wobbles, and it keeps improving
-# as the rate decays.
+# decays to zero over the whole run
+# (`keras.optimizers.schedules.CosineDecay(1e-3, decay_steps=decay_steps)`), minibatches of
+# `batch_size` (256) and `num_epochs` (35) epochs fit in the budget; the cell sets these, and
+# `decay_steps`, the number of minibatch steps in those epochs. Give early stopping a
+# generous `patience=10`: while the learning rate is still large the validation accuracy
+# wobbles, and it keeps improving as the rate decays.
 
 # %%
+num_epochs = 35
+batch_size = 256
+decay_steps = num_epochs * int(np.ceil(len(x_train) / batch_size))  # every step of the run
 # YOUR CODE HERE
 raise NotImplementedError("Complete this cell: see the instructions above it.")
 

@@ -38,14 +38,18 @@ print(f"train {x_train.shape}, validation {x_val.shape}, test {x_test.shape}")
 #
 # Build `model`: `keras.Input(shape=(28, 28))`, `layers.Rescaling(1 / 255)`,
 # `layers.Reshape((28, 28, 1))`, `layers.RandomFlip("horizontal")` (during training only, it
-# mirrors each image at random: a shirt is still a shirt the other way round), then two blocks of `layers.Conv2D` (32 filters of 3x3 with
-# `padding="same"`, then 64 filters of 3x3), `layers.BatchNormalization()`,
-# `layers.Activation("relu")` and `layers.MaxPooling2D(2)`; then
+# mirrors each image at random: a shirt is still a shirt the other way round), then two
+# convolution blocks. Each block is a `layers.Conv2D` of 3x3 filters without bias
+# (`use_bias=False`: the batch normalisation that follows adds its own offset), then
+# `layers.BatchNormalization()`, `layers.Activation("relu")` and `layers.MaxPooling2D(2)`.
+# The first block's convolution has 32 filters and `padding="same"` (it keeps the 28x28
+# size), the second's 64 filters and the default `padding="valid"`. Then
 # `layers.Flatten(name="features")`, `layers.Dropout(0.2)`,
 # `layers.Dense(256, activation="relu")`, `layers.Dropout(0.2)` and
-# `layers.Dense(10, activation="softmax")`. Name the first activation `"conv1_relu"`: the
-# figures below look at its output. Batch normalisation keeps each layer's inputs on a steady
-# scale, which lets the network train faster.
+# `layers.Dense(10, activation="softmax")`. Name the first convolution `"conv1"` and the
+# first activation `"conv1_relu"`: the figures below look at its filters and its output.
+# Batch normalisation keeps each layer's inputs on a steady scale, which lets the network
+# train faster.
 
 # %%
 # YOUR CODE HERE
@@ -57,12 +61,17 @@ model.summary()
 #
 # Compile with `keras.optimizers.Adam`, the `"sparse_categorical_crossentropy"` loss and the
 # `"accuracy"` metric, then train with the validation split as `validation_data` and
-# `keras.callbacks.EarlyStopping(monitor="val_accuracy", restore_best_weights=True)`; keep
-# what `fit` returns in `history`. A learning rate that starts at 0.002 and decays to zero
-# over 22 epochs (`keras.optimizers.schedules.CosineDecay`, lesson 02), with minibatches of
-# 128, takes five or six minutes on a 2-core laptop.
+# `keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=5, restore_best_weights=True)`;
+# keep what `fit` returns in `history`. Train for `num_epochs` (22) epochs with minibatches
+# of `batch_size` (128), with a learning rate that starts at 0.002 and decays to zero over
+# the whole run: `keras.optimizers.schedules.CosineDecay(2e-3, decay_steps=decay_steps)`
+# (lesson 02), where `decay_steps`, set in the cell, is the number of minibatch steps in
+# those epochs. It takes five or six minutes on a 2-core laptop.
 
 # %%
+num_epochs = 22
+batch_size = 128
+decay_steps = num_epochs * int(np.ceil(len(x_train) / batch_size))  # every step of the run
 # YOUR CODE HERE
 raise NotImplementedError("Complete this cell: see the instructions above it.")
 
@@ -110,9 +119,13 @@ plt.show()
 #
 # Cut the trained network at its `features` layer, `extractor = keras.Model(model.inputs,
 # model.get_layer("features").output)`, and turn the training and validation images into
-# feature vectors. Then train two logistic regressions (a single softmax `Dense` layer) with
-# the same recipe, one on the raw pixels and one on the features, and report each one's
-# validation accuracy in `pixel_probe_accuracy` and `feature_probe_accuracy`.
+# feature vectors. Then train two logistic regressions with the same recipe, one on the
+# raw pixels (flattened to 784 `float32` values) and one on the features, and report each
+# one's validation accuracy in `pixel_probe_accuracy` and `feature_probe_accuracy`. The
+# recipe: a `layers.Normalization()` adapted to the training inputs (so pixels and features
+# come on the same scale), then one `layers.Dense(10, activation="softmax")`; compile with
+# `keras.optimizers.Adam(1e-3)` and the `"sparse_categorical_crossentropy"` loss, and train
+# for 8 epochs with minibatches of 256 on the training split.
 
 # %%
 # YOUR CODE HERE

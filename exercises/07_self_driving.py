@@ -209,7 +209,8 @@ def train(model, epochs, batch_size):
 
 # %% [markdown]
 # **A linear model.** Build `linear`: a `keras.Sequential` that takes a 45x80x3 frame
-# (`keras.Input(shape=(HEIGHT, WIDTH, 3))`), rescales it to [0, 1] with `layers.Rescaling`,
+# (`keras.Input(shape=(HEIGHT, WIDTH, 3))`), rescales it to [0, 1] with
+# `layers.Rescaling(1 / 255)`,
 # flattens it and ends in `layers.Dense(1)`: one weighted sum of the 10,800 pixel values, the
 # model of unit 01. Train it with `train(linear, epochs=10, batch_size=128)` and keep the
 # history and seconds in `linear_history, linear_seconds`.
@@ -219,7 +220,8 @@ def train(model, epochs, batch_size):
 raise NotImplementedError("Complete this cell: see the instructions above it.")
 
 # %% [markdown]
-# **An MLP.** Build `mlp`: the same input, rescaling and flattening, then two hidden layers,
+# **An MLP.** Build `mlp`: the same input, rescaling (`layers.Rescaling(1 / 255)`) and
+# flattening, then two hidden layers,
 # `layers.Dense(256, activation="relu")` and `layers.Dense(64, activation="relu")`, and
 # `layers.Dense(1)`. Train it the same way: `mlp_history, mlp_seconds = train(mlp,
 # epochs=10, batch_size=128)`.
@@ -234,7 +236,7 @@ raise NotImplementedError("Complete this cell: see the instructions above it.")
 # it or not. Convolutions detect local patterns (an edge line, a dash) wherever they are, and
 # stacking them builds up the shape of the road.
 #
-# Build `model`: rescaling, then three blocks of `layers.Conv2D` (16, 32 and 64 filters, 3x3,
+# Build `model`: the same input and `layers.Rescaling(1 / 255)`, then three blocks of `layers.Conv2D` (16, 32 and 64 filters, 3x3,
 # `padding="same"`, ReLU) each followed by `layers.MaxPooling2D()`, then `layers.Flatten()`, a
 # `layers.Dense(64, activation="relu")`, `layers.Dropout(0.3)` and `layers.Dense(1)`. Keep `Flatten` rather than
 # global pooling: *where* the road is in the frame is the whole point. Train it with

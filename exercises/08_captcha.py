@@ -104,7 +104,8 @@ plt.show()
 # ## One network, four answers
 #
 # Build `model` with the functional API. It takes a 40x100 image, adds a channel axis with
-# `layers.Reshape((HEIGHT, WIDTH, 1))` and rescales to [0, 1]. Then four convolution blocks,
+# `layers.Reshape((HEIGHT, WIDTH, 1))` and rescales to [0, 1] with
+# `layers.Rescaling(1 / 255)`. Then four convolution blocks,
 # each `Conv2D` (3x3, `padding="same"`, no bias) followed by `BatchNormalization`, `ReLU` and
 # a pooling layer: 16, 32, 64 and 64 filters, the first three with `MaxPooling2D()`, the
 # last with `MaxPooling2D((2, 1))` (the captcha is wide, so keep the columns). Flatten,
@@ -124,12 +125,24 @@ model.summary()
 #
 # With outputs of shape (4, 10) and labels of shape (4,), the sparse categorical cross
 # entropy is simply averaged over the four positions, and the `"accuracy"` metric is the
-# per-character accuracy. Compile with `keras.optimizers.AdamW` (weight decay 1e-4) and a
-# learning rate that warms up from 0 to 3e-3 over the first tenth of training and then
-# decays to 0 along a cosine (`keras.optimizers.schedules.CosineDecay` with `warmup_target`
-# and `warmup_steps`). Train for 6 epochs with batches of 128 and keep the `history`.
+# per-character accuracy. Compile with `keras.optimizers.AdamW` (`weight_decay=1e-4`), the
+# `"sparse_categorical_crossentropy"` loss and the `"accuracy"` metric. The learning rate
+# warms up from 0 to 3e-3 over the first tenth of training, then follows a cosine down:
+# `keras.optimizers.schedules.CosineDecay(0.0, decay_steps=total_steps, warmup_target=3e-3,
+# warmup_steps=warmup_steps)`. Keras counts `decay_steps` from the end of the warm-up, so
+# with `decay_steps=total_steps` training stops nine tenths of the way down the cosine, at
+# about 2.4 % of the peak rate rather than at 0: the last steps are small, which is what the
+# schedule is for. The cell sets `num_epochs` (6), `batch_size` (128), `total_steps` (the
+# number of minibatch steps in those epochs) and `warmup_steps`. Train on the training
+# captchas for `num_epochs` epochs in minibatches of `batch_size`, with
+# `validation_data=(x_val, y_val)` (the plot below reads the validation accuracy), and keep
+# what `fit` returns in `history`.
 
 # %%
+num_epochs = 6
+batch_size = 128
+total_steps = num_epochs * int(np.ceil(len(x_train) / batch_size))  # every step of the run
+warmup_steps = total_steps // 10
 # YOUR CODE HERE
 raise NotImplementedError("Complete this cell: see the instructions above it.")
 

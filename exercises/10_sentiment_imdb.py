@@ -78,11 +78,14 @@ plt.show()
 #
 # Create `vectorize`, a `layers.TextVectorization` that lower-cases the text, strips
 # punctuation, splits it into words and counts words *and* bigrams (`ngrams=2`), keeps the
-# 20,000 most frequent of them (`max_tokens`) and weighs each by TF-IDF
-# (`output_mode="tf_idf"`): frequent in this review, rare in the others. Then learn its
-# vocabulary and document frequencies with `vectorize.adapt` on the training texts alone.
+# `max_tokens` most frequent of them (`max_tokens=max_tokens`: the cell sets it to 20,000) and
+# weighs each by TF-IDF (`output_mode="tf_idf"`): frequent in this review, rare in the
+# others. Then learn its vocabulary and document frequencies with `vectorize.adapt` on the
+# training texts alone (`train_ds.map(lambda texts, labels: texts)`: the texts without their
+# labels).
 
 # %%
+max_tokens = 20_000
 # YOUR CODE HERE
 raise NotImplementedError("Complete this cell: see the instructions above it.")
 print([str(token) for token in vectorize.get_vocabulary()[:25]])
@@ -103,9 +106,11 @@ train_vectors, val_vectors = train_vectors.cache(), val_vectors.cache()
 # review: one `layers.Dense(16, activation="relu")`, `layers.Dropout(0.5)` and
 # `layers.Dense(1, activation="sigmoid")`. Compile it with `"binary_crossentropy"`, the
 # `keras.optimizers.RMSprop` optimiser and the `"accuracy"` metric, and train it on
-# `train_vectors`, validating on `val_vectors`; keep what `fit` returns in `history`. With
-# 20,000 inputs the network over-fits within a few epochs: a learning rate of 3e-4 (a third
-# of the default) and 4 epochs work well, about 15 seconds.
+# `train_vectors` with `validation_data=val_vectors` (the curves below read the validation
+# loss and accuracy); keep what `fit` returns in `history`. With 20,000 inputs the network
+# over-fits within a few epochs: a learning rate of 3e-4 (`RMSprop(learning_rate=3e-4)`, a
+# third of the default) and 4 epochs work well, about 15 seconds. The batches are those of
+# `train_vectors` (32 reviews each), so `fit` takes no `batch_size`.
 
 # %%
 # YOUR CODE HERE

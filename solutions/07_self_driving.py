@@ -2,6 +2,7 @@
 # # A self-driving car: the steering angle from a camera frame
 #
 # - **Goal:** `test_mae <= 2.0` (degrees) on 5,000 new frames the runner generates with a seed you never see
+# - **Floor:** 12.76 degrees (always steering the training frames' mean angle)
 # - **Budget:** 180 s of training on a 2-core laptop CPU
 # - **Data:** `self-driving` (generated: 45x80 colour frames from a car's camera, each with its steering angle)
 # - **Published:** no published error for a generated road; the course authors' car, steered by 3
@@ -209,7 +210,8 @@ def train(model, epochs, batch_size):
 
 # %% [markdown]
 # **A linear model.** Build `linear`: a `keras.Sequential` that takes a 45x80x3 frame
-# (`keras.Input(shape=(HEIGHT, WIDTH, 3))`), rescales it to [0, 1] with `layers.Rescaling`,
+# (`keras.Input(shape=(HEIGHT, WIDTH, 3))`), rescales it to [0, 1] with
+# `layers.Rescaling(1 / 255)`,
 # flattens it and ends in `layers.Dense(1)`: one weighted sum of the 10,800 pixel values, the
 # model of unit 01. Train it with `train(linear, epochs=10, batch_size=128)` and keep the
 # history and seconds in `linear_history, linear_seconds`.
@@ -229,7 +231,8 @@ linear_history, linear_seconds = train(linear, epochs=10, batch_size=128)
 ### END SOLUTION
 
 # %% [markdown]
-# **An MLP.** Build `mlp`: the same input, rescaling and flattening, then two hidden layers,
+# **An MLP.** Build `mlp`: the same input, rescaling (`layers.Rescaling(1 / 255)`) and
+# flattening, then two hidden layers,
 # `layers.Dense(256, activation="relu")` and `layers.Dense(64, activation="relu")`, and
 # `layers.Dense(1)`. Train it the same way: `mlp_history, mlp_seconds = train(mlp,
 # epochs=10, batch_size=128)`.
@@ -256,7 +259,7 @@ mlp_history, mlp_seconds = train(mlp, epochs=10, batch_size=128)
 # it or not. Convolutions detect local patterns (an edge line, a dash) wherever they are, and
 # stacking them builds up the shape of the road.
 #
-# Build `model`: rescaling, then three blocks of `layers.Conv2D` (16, 32 and 64 filters, 3x3,
+# Build `model`: the same input and `layers.Rescaling(1 / 255)`, then three blocks of `layers.Conv2D` (16, 32 and 64 filters, 3x3,
 # `padding="same"`, ReLU) each followed by `layers.MaxPooling2D()`, then `layers.Flatten()`, a
 # `layers.Dense(64, activation="relu")`, `layers.Dropout(0.3)` and `layers.Dense(1)`. Keep `Flatten` rather than
 # global pooling: *where* the road is in the frame is the whole point. Train it with

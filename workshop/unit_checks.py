@@ -11,6 +11,7 @@ import inspect
 from pathlib import Path
 
 from workshop.pages import lesson_for
+from workshop.recipe_checks import recipe_problems
 from workshop.scaffold import placeholders
 from workshop.units import EXERCISES_DIR, SOLUTIONS_DIR, Unit, UnitError, load_unit, unit_names
 
@@ -51,6 +52,7 @@ def unit_problems(unit: Unit, stale: list[str]) -> list[str]:
     if unit.task in known_tasks:
         written.append(Path(inspect.getsourcefile(known_tasks[unit.task])))
     problems += [f"{where} still to write: {place}" for place in placeholders(written)]
+    problems += recipe_problems(unit.name, unit.solution_path)
     if lesson is None:
         problems.append(
             f"{where} no lesson docs/lessons/{unit.name[:2]}_*.md says `unit: {unit.name}` in its front matter."
