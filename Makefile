@@ -7,6 +7,13 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # SOLUTIONS=1 builds the instructor site (solution pages from the executed-notebook cache).
 SOLUTIONS ?= 0
+# The course track to build (course.yml): TRACK=one-day make site-learner. Empty: course.yml's own.
+TRACK ?=
+# Two builds, two folders: nothing serves the instructor build unless SOLUTIONS=1 asks for it.
+LEARNER_SITE := site/learner
+INSTRUCTOR_SITE := site/instructor
+SITE_DIR := $(if $(filter 1,$(SOLUTIONS)),$(INSTRUCTOR_SITE),$(LEARNER_SITE))
+MKDOCS_ENV := NO_MKDOCS_2_WARNING=1 $(if $(TRACK),WORKSHOP_TRACK=$(TRACK))
 NODE_STAMP := node_modules/.installed-$(shell cat package-lock.json 2>/dev/null | cksum | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
@@ -37,16 +44,16 @@ data: setup ## fetch and verify every dataset (WORKSHOP_DATA_MIRROR=DIR to copy 
 exercises: setup ## regenerate exercises/ from solutions/
 	$(BIN)/workshop exercises
 
-site: data ## build the instructor site (with executed solutions; trains those not cached) into site/
-	WORKSHOP_SOLUTIONS=1 $(BIN)/mkdocs build --strict
+site: data ## build the instructor site (with executed solutions; trains those not cached) into site/instructor/
+	$(MKDOCS_ENV) WORKSHOP_SOLUTIONS=1 $(BIN)/mkdocs build --strict --site-dir $(INSTRUCTOR_SITE)
 
-site-learner: data ## build the learner site (no solutions, no training) into site/
-	WORKSHOP_SOLUTIONS=0 $(BIN)/mkdocs build --strict
+# The publishing workflow (.github/workflows/pages.yml) runs this target too.
+site-learner: data ## build the learner site (no solutions, no training) into site/learner/ (TRACK=one-day: that track)
+	$(MKDOCS_ENV) WORKSHOP_SOLUTIONS=0 $(BIN)/mkdocs build --strict --site-dir $(LEARNER_SITE)
 
-serve: data ## build and serve the learner site at http://127.0.0.1:8000 (SOLUTIONS=1: instructor)
-	WORKSHOP_SOLUTIONS=$(SOLUTIONS) $(BIN)/mkdocs build --strict
-	@echo "Serving the $(if $(filter 1,$(SOLUTIONS)),instructor,learner) site at http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
-	$(BIN)/python -m http.server --bind $(HOST) --directory site $(PORT)
+serve: data ## build and serve the learner site on 127.0.0.1:8000 (HOST=0.0.0.0: the room; SOLUTIONS=1: instructor)
+	$(MKDOCS_ENV) WORKSHOP_SOLUTIONS=$(SOLUTIONS) $(BIN)/mkdocs build --strict --site-dir $(SITE_DIR)
+	$(BIN)/python -m workshop.serve --host $(HOST) --port $(PORT) $(if $(filter 1,$(SOLUTIONS)),--solutions --what "instructor site",--what "learner site") $(SITE_DIR)
 
 browser: ## install Debian's Chromium for the browser tests, if missing
 	@test -x /usr/bin/chromium || { \

@@ -1,8 +1,9 @@
 """`workshop fetch`: put the course datasets on this machine, verified.
 
-`workshop fetch [NAME ...] [--mirror DIR]` puts each dataset's files in `<data dir>/<name>/<file>`,
-taken from a local mirror folder (a USB stick or shared folder laid out as `<name>/<file>`) or
-downloaded from upstream. Every file is checked against the sha256 in the manifest and written
+`workshop fetch [NAME ...] [--mirror DIR|URL]` puts each dataset's files in `<data dir>/<name>/<file>`,
+taken from a course mirror laid out as `<name>/<file>` (a local folder such as a USB stick, or the
+instructor's laptop serving one over HTTP: `--mirror http://INSTRUCTOR:8080/`) or downloaded from
+upstream. Every file is checked against the sha256 in the manifest and written
 atomically, so a partial or corrupt file is never used. Files already on disk are re-verified on
 each fetch; a small state file caches those checks by (size, mtime_ns) so that a re-run is instant.
 """
@@ -20,6 +21,7 @@ import sys
 import tarfile
 import tempfile
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
@@ -49,8 +51,9 @@ NETWORK_TIMEOUT_S = 15
 CHUNK_BYTES = 1 << 20
 MIRROR_HINT = (
     "Without internet, take the files from a course mirror (a USB stick or shared folder laid "
-    "out as <dataset>/<file>): run `workshop fetch {names} --mirror DIR` or set "
-    "WORKSHOP_DATA_MIRROR=DIR."
+    "out as <dataset>/<file>, or the instructor's laptop serving one): run "
+    "`workshop fetch {names} --mirror DIR` (or `--mirror http://INSTRUCTOR:8080/`) or set "
+    "WORKSHOP_DATA_MIRROR=DIR (or the URL)."
 )
 
 
@@ -184,6 +187,49 @@ def _copy_from_mirror(root: Path, copies: list[_Copy], mirror: Path, url: str, p
     raise _Unavailable(copies[0].key, [f"the mirror {mirror} has no {copies[0].dataset}/{names}"])
 
 
+def _is_url(mirror: object) -> bool:
+    return isinstance(mirror, str) and mirror.startswith(("http://", "https://"))
+
+
+def _mirror_url(base: str, copy: _Copy) -> str:
+    return base.rstrip("/") + "/" + urllib.parse.quote(copy.key)
+
+
+def _copy_from_http_mirror(root: Path, copies: list[_Copy], base: str, url: str, progress: bool) -> _Copy:
+    """Download the first of `copies` that the mirror served over HTTP (`python -m http.server` on
+    the instructor's laptop) holds; every byte is checked against the manifest's sha256."""
+    reasons = []
+    for copy in copies:
+        source = _mirror_url(base, copy)
+        request = urllib.request.Request(source, headers={"User-Agent": "keras-workshop-fetch"})
+        try:
+            with urllib.request.urlopen(request, timeout=NETWORK_TIMEOUT_S) as response:
+                length = response.headers.get("Content-Length")
+                _write_verified(
+                    root / copy.key,
+                    copy.sha256,
+                    response,
+                    int(length) if length else None,
+                    f"fetching {copy.key}",
+                    progress,
+                )
+        except urllib.error.HTTPError as error:
+            if error.code == 404:
+                reasons.append(f"the mirror {base} has no {copy.key}")
+                continue
+            raise _Unavailable(copy.key, [f"the mirror copy {source} failed: {_describe(error)}"]) from None
+        except _ChecksumMismatch as mismatch:
+            print(f"{copy.key}: the mirror copy {source} is corrupt ({mismatch}); trying {url}.", file=sys.stderr)
+            raise _Unavailable(copy.key, [f"the mirror copy {source} is corrupt ({mismatch})"]) from None
+        except (OSError, http.client.HTTPException) as error:
+            raise _Unavailable(
+                copy.key, [f"the mirror {base} could not be reached ({_describe(error)}): is its server running?"]
+            ) from None
+        print(f"{copy.key}: fetched from the mirror {base}")
+        return copy
+    raise _Unavailable(copies[0].key, reasons[-1:] or [f"the mirror {base} has no {copies[0].key}"])
+
+
 def _download(root: Path, upstream: _Copy, url: str, progress: bool) -> _Copy:
     request = urllib.request.Request(url, headers={"User-Agent": "keras-workshop-fetch"})
     try:
@@ -205,7 +251,9 @@ def _download(root: Path, upstream: _Copy, url: str, progress: bool) -> _Copy:
     return upstream
 
 
-def _fetch_file(root: Path, dataset_name: str, entry: dict, mirror: Path | None, state: dict, progress: bool) -> _Copy:
+def _fetch_file(
+    root: Path, dataset_name: str, entry: dict, mirror: Path | str | None, state: dict, progress: bool
+) -> _Copy:
     """Make sure one manifest file is on disk and verified; return the copy that is there."""
     copies = _copies(dataset_name, entry)
     copy = _verified_local_copy(root, copies, state)
@@ -214,8 +262,9 @@ def _fetch_file(root: Path, dataset_name: str, entry: dict, mirror: Path | None,
     reasons = ["no mirror was given"]
     if mirror is not None:
         # The mirror's own repackaging first: it is what a course mirror holds.
+        from_mirror = _copy_from_http_mirror if _is_url(mirror) else _copy_from_mirror
         try:
-            copy = _copy_from_mirror(root, copies[::-1], mirror, entry["url"], progress)
+            copy = from_mirror(root, copies[::-1], mirror, entry["url"], progress)
         except _Unavailable as unavailable:
             reasons = unavailable.reasons
     if copy is None:
@@ -383,10 +432,18 @@ def _unpack(root: Path, dataset_name: str, unpack: dict, archive: _Copy, progres
             shutil.rmtree(leftover)
 
 
-def _mirror_folder(mirror: str | os.PathLike | None) -> Path | None:
+def _mirror_folder(mirror: str | os.PathLike | None) -> Path | str | None:
+    """The mirror: a local folder (checked to exist), or an http(s):// URL, kept as a string."""
     configured = mirror if mirror is not None else os.environ.get("WORKSHOP_DATA_MIRROR")
     if not configured:
         return None
+    if _is_url(str(configured)):
+        return str(configured)
+    if str(configured).startswith(("ftp://", "file://")) or "://" in str(configured):
+        raise DataError(
+            f"The mirror {configured} is neither a folder nor an http:// URL. Use a folder laid out as "
+            "<dataset>/<file>, or the address the instructor's laptop serves it at (http://HOST:PORT/)."
+        )
     folder = Path(configured).expanduser()
     if not folder.is_dir():
         raise DataError(
@@ -401,8 +458,8 @@ def fetch(
 ) -> dict[str, Path]:
     """Fetch and verify datasets (all when `names` is None); return {name: dataset folder}.
 
-    `mirror` (else $WORKSHOP_DATA_MIRROR) is a local folder laid out as `<dataset>/<file>` that is
-    tried before the network. Raises DataError, with a message saying what to do, if any file
+    `mirror` (else $WORKSHOP_DATA_MIRROR) is a local folder laid out as `<dataset>/<file>`, or the
+    http:// URL of one served over the room's network, tried before the network. Raises DataError, with a message saying what to do, if any file
     could not be fetched; the other datasets are still fetched.
     """
     names = [names] if isinstance(names, str) else list(names or data.DATASETS)

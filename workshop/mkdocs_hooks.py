@@ -26,19 +26,23 @@ import logging
 import os
 import re
 import subprocess
+from typing import ClassVar
 
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files
 
-from workshop import atomic, cache, demos, figure_themes
+from workshop import atomic, cache, demos, figure_themes, tracks
 from workshop.notebook_html import clean_notebook_html, has_math
 from workshop.pages import (
     AGENDA_MARKER,
     agenda_markdown,
     github_repository,
     results_markdown,
+    track_agenda,
+    track_lessons,
     unit_card,
+    unlink_outside_track,
     with_unit_sections,
 )
 from workshop.units import EXERCISES_DIR, REPO, Unit, all_units
@@ -90,6 +94,63 @@ def drop_solution_entries(nav, keep=frozenset()):
     return nav
 
 
+# The two builds' folders (the Makefile's): the learner build never shares one with solutions.
+LEARNER_SITE_DIR = REPO / "site" / "learner"
+INSTRUCTOR_SITE_DIR = REPO / "site" / "instructor"
+
+
+class Track:
+    """The track this build is for (``workshop.tracks``): its units and their lessons."""
+
+    track: ClassVar[tracks.Track | None] = None
+    units: ClassVar[list[Unit]] = []
+    lessons: ClassVar[set[str]] = set()  # lesson files (00_machine_learning.md)
+
+    @classmethod
+    def select(cls) -> None:
+        try:
+            cls.track = tracks.selected_track()
+            cls.units = cls.track.units(all_units())
+        except tracks.TrackError as error:
+            raise PluginError(str(error)) from None
+        cls.lessons = {path.name for path in track_lessons(cls.units)}
+        overrun = track_agenda(cls.track, tracks.load_course(), cls.units).overrun
+        if overrun:
+            raise PluginError(
+                f"Track {cls.track.name!r} does not fit its days: {overrun}. Take units out of it in "
+                f"{tracks.COURSE_FILE.name}, or give it more days or longer ones."
+            )
+
+
+def drop_other_lessons(nav, lessons: set[str]):
+    """The nav without lessons that the track leaves out (lesson 00 is in mkdocs.yml's nav)."""
+    if isinstance(nav, list):
+        kept = [drop_other_lessons(item, lessons) for item in nav]
+        return [item for item in kept if item not in (None, [], {})]
+    if isinstance(nav, dict):
+        return {
+            title: child
+            for title, value in nav.items()
+            if (child := drop_other_lessons(value, lessons)) not in (None, [])
+        }
+    if isinstance(nav, str) and nav.startswith("lessons/") and nav.removeprefix("lessons/") not in lessons:
+        return None
+    return nav
+
+
+def check_site_dir(config) -> None:
+    """The instructor build never goes where the learner build (the one `make serve` serves) goes."""
+    from pathlib import Path
+
+    site_dir = Path(config["site_dir"]).resolve()
+    if publishing_solutions() and site_dir == LEARNER_SITE_DIR.resolve():
+        raise PluginError(
+            f"The instructor build (WORKSHOP_SOLUTIONS=1) would write solutions into {site_dir}, the learner "
+            f"build's folder: build it with `make site` (into {INSTRUCTOR_SITE_DIR.relative_to(REPO)}/) or "
+            "pass --site-dir."
+        )
+
+
 def cached_only() -> bool:
     """WORKSHOP_SOLUTIONS_CACHED_ONLY=1, for work on the site: publish cached solutions, train nothing."""
     return os.environ.get("WORKSHOP_SOLUTIONS_CACHED_ONLY") == "1"
@@ -105,11 +166,15 @@ def on_config(config):
     settings = config["extra"].setdefault("workshop", {})
     settings["repository"] = github_repository(settings.get("repository"), origin_url())
     config["extra"]["workshop_solutions"] = publishing_solutions()
-    config["nav"] = with_unit_sections(config["nav"], all_units())
+    check_site_dir(config)
+    Track.select()
+    settings["track"] = Track.track.name
+    log.info("Track %r: %s", Track.track.name, ", ".join(unit.name for unit in Track.units))
+    config["nav"] = drop_other_lessons(with_unit_sections(config["nav"], Track.units), Track.lessons)
     if not publishing_solutions():
         config["nav"] = drop_solution_entries(config["nav"])
     elif cached_only():
-        cached = {f"solutions/{unit.name}.ipynb" for unit in all_units() if cache.executed_path(unit).exists()}
+        cached = {f"solutions/{unit.name}.ipynb" for unit in Track.units if cache.executed_path(unit).exists()}
         config["nav"] = drop_solution_entries(config["nav"], keep=cached)
     if not (MATHJAX_DIR / "tex-mml-chtml.js").is_file():
         raise PluginError(f"MathJax is missing ({MATHJAX_DIR}): run `make setup` (it runs `npm ci`).")
@@ -134,8 +199,13 @@ def executed_solution(unit: Unit):
 
 @event_priority(50)  # before mkdocs-jupyter wraps notebook files into pages
 def on_files(files: Files, config) -> Files:
+    # Lessons of units outside the track are not built (nor their figures run).
+    for file in list(files):
+        lesson = file.src_uri.removeprefix("lessons/")
+        if lesson != file.src_uri and lesson.endswith(".md") and lesson not in Track.lessons:
+            files.remove(file)
     units = []
-    for unit in all_units():
+    for unit in Track.units:
         exercise = EXERCISES_DIR / f"{unit.name}.py"
         if not exercise.is_file():  # a unit being written; `mkdocs build --strict` fails on this
             log.warning("%s is missing: run `make exercises`.", exercise.relative_to(REPO))
@@ -229,8 +299,10 @@ def on_page_markdown(markdown: str, page, config, files: Files) -> str:
         markdown = markdown.replace(f"{{{{ workshop.{key} }}}}", str(settings.get(key, "")))
     if AGENDA_MARKER in markdown:
         base = "../" * page.file.src_uri.count("/")
-        markdown = markdown.replace(AGENDA_MARKER, agenda_markdown(base))
-    return markdown
+        markdown = markdown.replace(AGENDA_MARKER, agenda_markdown(base, Track.units, Track.track))
+    return unlink_outside_track(
+        markdown, {name.removesuffix(".md") for name in Track.lessons}, {unit.name for unit in Track.units}
+    )
 
 
 # --- Unit pages ----------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -74,34 +75,223 @@ def with_unit_sections(nav: list, units: list[Unit]) -> list:
 AGENDA_MARKER = "<!-- workshop:agenda -->"
 
 
-def agenda_markdown(base: str = "") -> str:
-    """The agenda table, from the `teaching` and `exercises` minutes in each lesson's front matter.
+def track_lessons(units: list[Unit] | None = None) -> list[Path]:
+    """The lessons of these units (all lessons when None), in teaching order: a lesson comes with
+    the unit its front matter names (lesson 00 with unit 01)."""
+    names = None if units is None else {unit.name for unit in units}
+    return [
+        path
+        for path in sorted(LESSONS_DIR.glob("[0-9][0-9]_*.md"))
+        if names is None or front_matter(path).get("unit") in names
+    ]
+
+
+@dataclass
+class AgendaRow:
+    start: int  # minutes from the start of its day
+    day: int
+    kind: str  # "lesson" or "break"
+    minutes: int
+    title: str = ""
+    lesson: str = ""  # the lesson's file name
+    unit: str = ""
+    teaching: int = 0
+    exercises: int = 0
+    declared_exercises: int = 0
+    training_minutes: int = 0  # the unit's measured reference run, rounded up
+
+
+@dataclass
+class Agenda:
+    rows: list[AgendaRow]
+    day_ends: list[int]  # minutes, breaks included, of each day
+    teaching: int
+    exercises: int
+    breaks: int
+    day_minutes: int | None
+    days_planned: int
+
+    @property
+    def total(self) -> int:
+        return self.teaching + self.exercises
+
+    @property
+    def overrun(self) -> str | None:
+        """Why the agenda does not fit the track's days, or None when it does."""
+        if self.day_minutes is None:
+            return None
+        if len(self.day_ends) > self.days_planned:
+            return (
+                f"it needs {len(self.day_ends)} days of {clock(self.day_minutes)}, the track plans {self.days_planned}"
+            )
+        long = [f"day {day} lasts {clock(end)}" for day, end in enumerate(self.day_ends, 1) if end > self.day_minutes]
+        if long:
+            return f"{', '.join(long)}, longer than its {clock(self.day_minutes)}"
+        return None
+
+
+def clock(minutes: int) -> str:
+    return f"{minutes // 60}:{minutes % 60:02d}"
+
+
+def measured_training_minutes(unit_name: str, measured: dict) -> int:
+    """The unit's reference run on the test machine (whole run, one core of two), in minutes, up."""
+    seconds = (measured.get("units", {}).get(unit_name) or {}).get("seconds") or 0
+    return -(-round(seconds) // 60)
+
+
+def schedule(
+    lessons: list[Path],
+    *,
+    every: int = 90,
+    break_minutes: int = 10,
+    day_minutes: int | None = None,
+    days: int = 1,
+    measured: dict | None = None,
+) -> Agenda:
+    """Lay the lessons out in days, with a break before any lesson that would make more than
+    `every` minutes of lessons in a row.
+
+    Each lesson keeps its declared `teaching` and `exercises` minutes, except that the exercise of
+    a unit's own lesson never gets less than the unit's measured training time (``results.json``).
+    A new day starts when the next lesson would end after ``day_minutes``.
+    """
+    measured = results.load() if measured is None else measured
+    rows: list[AgendaRow] = []
+    day, clock_minutes, since_break, day_ends = 1, 0, 0, []
+    teaching_total = exercises_total = breaks = 0
+    for path in lessons:
+        meta = front_matter(path)
+        teaching, declared = int(meta.get("teaching", 0)), int(meta.get("exercises", 0))
+        unit = meta.get("unit") or ""
+        # Lesson 00 also names unit 01, for warm-up practice: only the unit's own lesson trains it.
+        own = unit[:2] == path.name[:2]
+        training = measured_training_minutes(unit, measured) if own and unit else 0
+        practice = max(declared, training)
+        length = teaching + practice
+        needs_break = since_break and since_break + length > every
+        break_length = break_minutes if needs_break else 0
+        if day_minutes and clock_minutes and clock_minutes + break_length + length > day_minutes:
+            # The lesson (after the break it needs) would end after the day: it starts the next day.
+            day_ends.append(clock_minutes)
+            day, clock_minutes, since_break = day + 1, 0, 0
+        elif needs_break:
+            rows.append(AgendaRow(clock_minutes, day, "break", break_minutes, "Break"))
+            clock_minutes += break_minutes
+            since_break = 0
+            breaks += 1
+        rows.append(
+            AgendaRow(
+                clock_minutes,
+                day,
+                "lesson",
+                length,
+                str(meta.get("title") or path.stem),
+                path.name,
+                unit,
+                teaching,
+                practice,
+                declared,
+                training,
+            )
+        )
+        clock_minutes += length
+        since_break += length
+        teaching_total += teaching
+        exercises_total += practice
+    day_ends.append(clock_minutes)
+    return Agenda(rows, day_ends, teaching_total, exercises_total, breaks, day_minutes, days)
+
+
+def track_agenda(track, course, units: list[Unit] | None = None) -> Agenda:
+    """The agenda of a track (``workshop.tracks``): its units' lessons, with the course's breaks."""
+    units = track.units() if units is None else units
+    return schedule(
+        track_lessons(units),
+        every=course.breaks.every,
+        break_minutes=course.breaks.minutes,
+        day_minutes=track.day_minutes,
+        days=track.days,
+    )
+
+
+def agenda_markdown(base: str = "", units: list[Unit] | None = None, track=None, course=None) -> str:
+    """The agenda table of a track (the selected one by default), from the `teaching` and
+    `exercises` minutes in each lesson's front matter, with breaks and days.
 
     ``base`` is the path from the calling page to the docs root ("" for index.md).
     ``on_page_markdown`` puts it where a page says ``<!-- workshop:agenda -->``.
     """
-    exercises = {path.stem for path in EXERCISES_DIR.glob("*.py")}
-    rows, start, total_teaching, total_exercises = [], 0, 0, 0
-    for path in sorted(LESSONS_DIR.glob("[0-9][0-9]_*.md")):
-        meta = front_matter(path)
-        teaching, practice = int(meta.get("teaching", 0)), int(meta.get("exercises", 0))
-        title = meta.get("title") or path.stem
-        unit = meta.get("unit")
-        exercise = f"[exercise]({base}exercises/{unit}.py)" if unit in exercises else ""
-        rows.append(
-            f"| {start // 60}:{start % 60:02d} | [{title}]({base}lessons/{path.name}) | {teaching} min "
-            f"| {practice} min | {exercise} |"
+    from workshop import tracks
+
+    course = course or tracks.load_course()
+    track = track or tracks.selected_track(course=course)
+    units = track.units() if units is None else units
+    agenda = track_agenda(track, course, units)
+    exercises = {path.stem for path in EXERCISES_DIR.glob("*.py")} & {unit.name for unit in units}
+    lines = ["| Starts at | Lesson | Teaching | Exercises | Practice |", "|---:|---|---:|---:|---|"]
+    raised, day = False, 1
+    for row in agenda.rows:
+        if row.day != day and len(agenda.day_ends) > 1:
+            day = row.day
+            lines.append(f"| | **Day {day}** | | | |")
+        elif row.day == 1 and row is agenda.rows[0] and len(agenda.day_ends) > 1:
+            lines.append("| | **Day 1** | | | |")
+        if row.kind == "break":
+            lines.append(f"| {clock(row.start)} | *Break* | | {row.minutes} min | |")
+            continue
+        exercise = f"[exercise]({base}exercises/{row.unit}.py)" if row.unit in exercises else ""
+        practice = f"{row.exercises} min"
+        if row.exercises > row.declared_exercises:
+            practice += " †"
+            raised = True
+        lines.append(
+            f"| {clock(row.start)} | [{row.title}]({base}lessons/{row.lesson}) | {row.teaching} min "
+            f"| {practice} | {exercise} |"
         )
-        start += teaching + practice
-        total_teaching += teaching
-        total_exercises += practice
-    lines = [
-        "| Starts at | Lesson | Teaching | Exercises | Practice |",
-        "|---:|---|---:|---:|---|",
-        *rows,
-        f"| **{start // 60}:{start % 60:02d}** | **Total** | **{total_teaching} min** | **{total_exercises} min** | |",
-    ]
+    lines.append(
+        f"| **{clock(agenda.total)}** | **Total** | **{agenda.teaching} min** | **{agenda.exercises} min** | |"
+    )
+    lines.append("")
+    days = (
+        "; ".join(f"day {day} ends at {clock(end)}" for day, end in enumerate(agenda.day_ends, 1))
+        if len(agenda.day_ends) > 1
+        else f"the day ends at {clock(agenda.day_ends[0])}"
+    )
+    fits = f" (days of {clock(agenda.day_minutes)} planned)" if agenda.day_minutes else ""
+    lines.append(
+        f"*{track.title}*: {clock(agenda.total)} of teaching and exercises, with {agenda.breaks} "
+        f"break{'s' if agenda.breaks != 1 else ''} of {course.breaks.minutes} min; {days}{fits}."
+    )
+    if raised:
+        lines += [
+            "",
+            (
+                "† More than the lesson declares: the reference solution alone trains this long "
+                "(measured by the last test run), and a learner's run takes at least as long."
+            ),
+        ]
     return "\n".join(lines) + "\n"
+
+
+# A Markdown link to a lesson (`02_classification.md`, `lessons/...`) or an exercise
+# (`../exercises/02_fashion_mnist_logreg.py`), with an optional anchor.
+UNIT_LINK = re.compile(
+    r"\[(?P<text>[^\]]+)\]\((?P<target>(?:\.\./)*(?:(?P<folder>lessons|exercises|solutions)/)?"
+    r"(?P<stem>\d\d_[a-z0-9_]+)\.(?P<suffix>md|py|ipynb))(?:#[^)\s]*)?\)"
+)
+
+
+def unlink_outside_track(markdown: str, lessons: set[str], units: set[str]) -> str:
+    """Links to lessons and exercises that the track leaves out become their plain text (the
+    page is not built, and `mkdocs build --strict` fails on a broken link)."""
+
+    def replace(match: re.Match) -> str:
+        stem, suffix = match["stem"], match["suffix"]
+        kept = stem in lessons if suffix == "md" else stem in units
+        return match[0] if kept else match["text"]
+
+    return UNIT_LINK.sub(replace, markdown)
 
 
 def published_reference(unit: Unit) -> str:
