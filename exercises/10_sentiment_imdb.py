@@ -2,6 +2,7 @@
 # # Sentiment of movie reviews: a bag of bigrams
 #
 # - **Goal:** `test_accuracy >= 0.89` on the 25,000 official IMDB test reviews, scored by the runner
+# - **Floor:** 0.50 (always predicting the most frequent training class)
 # - **Budget:** 120 s of training on a 2-core laptop CPU
 # - **Data:** `imdb` (Large Movie Review Dataset: 25,000 training and 25,000 test reviews, positive or negative)
 # - **Published:** test accuracy 0.887 (bag of unigrams) and 0.900 (bag of bigrams), Deep Learning
