@@ -80,6 +80,10 @@ def lesson_block_key(code: str) -> str:
         "python": sys.version,
         "workshop": _tree_digest([*package.rglob("*.py"), *package.glob("*.toml")]),
     }
+    if "workshop.reference" in code:  # quotes the reference runs recorded in results.json
+        from workshop.results import RESULTS_PATH
+
+        ingredients["results"] = _tree_digest([RESULTS_PATH]) if RESULTS_PATH.is_file() else ""
     if "load_make_dataset" in code or "load_generator" in code:  # draws with the solutions' generator cells
         ingredients["solutions"] = _tree_digest(SOLUTIONS_DIR.glob("*.py"))
     return hashlib.sha256(json.dumps(ingredients, sort_keys=True).encode()).hexdigest()[:24]
