@@ -151,13 +151,26 @@ def command_grade(args) -> int:
             use_namespaces=not args.no_namespaces,
             extra_hidden=args.hide,
             points=args.points,
+            credit=args.credit,
+            only=args.only,
         )
+        if args.similarity:
+            from workshop.similarity import report_for_grading
+
+            similar = report_for_grading(args.exercise, Path(args.out), cutoff=args.similarity_cutoff)
     except (GradeError, UnitError, DataError) as error:
         return fail(str(error))
     print(
         f"graded {summary['graded']}, skipped {summary['skipped']} (unchanged), "
         f"passed {summary['passed']}/{summary['total']} -> {summary['gradebook']}"
     )
+    if summary.get("skipped_files"):
+        print(f"{len(summary['skipped_files'])} file(s) not graded (listed above, 'skipped ...').")
+    if args.similarity:
+        print(
+            f"similarity: {similar['flagged']} of {similar['pairs']} pairs at or above {similar['cutoff']:g} "
+            f"-> {similar['report']}"
+        )
     if summary.get("grader_errors"):
         print(
             f"{summary['grader_errors']} submission(s) could not be graded because of the grader itself "
@@ -245,7 +258,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="grade a folder of submissions in a sandbox (instructors)",
         description="Grade every learner's submission for one unit; see docs/grading.md.",
     )
-    grade.add_argument("submissions", type=Path, nargs="?", help="folder with <learner>.ipynb|.py or <learner>/")
+    grade.add_argument(
+        "submissions",
+        type=Path,
+        nargs="?",
+        help="folder with <learner>.ipynb|.py or <learner>/, or Canvas' 'Download Submissions' zip (or its folder)",
+    )
     grade.add_argument("--exercise", help="the unit, e.g. 02_fashion_mnist_logreg (its goal comes from solutions/)")
     grade.add_argument("--out", type=Path, required=True, help="output folder: gradebook.csv, feedback/, sandbox.json")
     grade.add_argument("-j", "--jobs", type=int, default=1, help="submissions graded in parallel (default 1)")
@@ -261,6 +279,32 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=1.0,
         help="points for a pass in canvas.csv and the Gradescope results (default 1)",
+    )
+    grade.add_argument(
+        "--credit",
+        choices=["pass", "linear"],
+        default="pass",
+        help="pass: --points for a pass, 0 otherwise (default); linear: in proportion between the unit's "
+        "declared floor (0) and its goal (full points)",
+    )
+    grade.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="regrade only this learner (id or name; repeatable), replacing that row and nothing else",
+    )
+    grade.add_argument(
+        "--similarity",
+        action="store_true",
+        help="also write OUT/similarity/: pairs of learners whose code is alike, for a person to look at",
+    )
+    grade.add_argument(
+        "--similarity-cutoff",
+        type=float,
+        default=None,
+        metavar="S",
+        help="flag pairs whose similarity is at least S (0-1; default 0.5)",
     )
     grade.add_argument(
         "--merge", type=Path, nargs="+", metavar="OUT", help="merge these grade output folders into --out"

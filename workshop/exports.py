@@ -1,9 +1,11 @@
 """Grades in the forms learning platforms import, written from the gradebook after a batch.
 
 * ``canvas.csv``: Canvas's gradebook import format: one row per learner, one assignment column
-  named after the unit, full ``--points`` for a pass and 0 otherwise, and the "Points Possible"
-  row Canvas expects under the header. Learners are matched on ``SIS Login ID`` (the submission's
-  name), so name submissions after the learners' logins.
+  named after the unit, the points (``workshop.credit``: pass/fail, or linear between the unit's
+  floor and goal), and the "Points Possible" row Canvas expects under the header. Learners graded
+  from Canvas' own download are matched on ``ID`` (their Canvas user id); others on ``SIS Login
+  ID`` (the submission's name).
+* ``points.txt``: how the points were computed, in one sentence.
 * ``gradescope/<learner>/results.json``: the results format of Gradescope's autograder, one
   test (the unit's goal on held-out data) with the runner's message as its output.
 
@@ -19,6 +21,8 @@ import json
 from pathlib import Path
 
 from workshop import atomic
+from workshop.credit import explanation
+from workshop.credit import points_for as credit_points
 from workshop.units import Unit
 
 CANVAS_FILENAME = "canvas.csv"
@@ -26,33 +30,41 @@ GRADESCOPE_FOLDER = "gradescope"
 GRADER_ERROR = "grader-error"
 
 
-def points_for(row: dict, points: float) -> float | None:
-    if row["status"] == GRADER_ERROR:
-        return None
-    return points if row["passed"] == "true" else 0.0
+def points_for(row: dict, points: float, unit: Unit | None = None, credit: str = "pass") -> float | None:
+    if unit is None:  # pass/fail needs no unit
+        return None if row["status"] == GRADER_ERROR else (points if row["passed"] == "true" else 0.0)
+    return credit_points(row, unit, points, credit)
 
 
 def number(value: float) -> str:
     return f"{value:g}"
 
 
-def canvas_csv(unit: Unit, rows: list[dict], points: float) -> str:
+def canvas_csv(unit: Unit, rows: list[dict], points: float, credit: str = "pass") -> str:
+    """A learner from a Canvas download (a Canvas user id, with a name) fills ``ID``, which Canvas'
+    import matches on; any other learner fills ``SIS Login ID`` with their entry's name."""
     assignment = f"{unit.number:02d}. {unit.title}"
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", assignment])
     writer.writerow(["Points Possible", "", "", "", "", number(points)])
     for row in sorted(rows, key=lambda row: row["learner"]):
-        earned = points_for(row, points)
-        writer.writerow([row["learner"], "", "", row["learner"], "", "" if earned is None else number(earned)])
+        earned = "" if (found := points_for(row, points, unit, credit)) is None else number(found)
+        if row.get("name"):
+            writer.writerow([row["name"], row["learner"], "", "", "", earned])
+        else:
+            writer.writerow([row["learner"], "", "", row["learner"], "", earned])
     return buffer.getvalue()
 
 
-def gradescope_results(unit: Unit, row: dict, points: float) -> dict:
-    earned = points_for(row, points)
+def gradescope_results(unit: Unit, row: dict, points: float, credit: str = "pass") -> dict:
+    earned = points_for(row, points, unit, credit)
     passed = row["passed"] == "true"
     value = row["value"] or "-"
-    output = f"{unit.goal.metric} = {value} (goal {unit.goal.text}, held-out data).\n{row['message']}"
+    output = (
+        f"{unit.goal.metric} = {value} (goal {unit.goal.text}, held-out data).\n{row['message']}\n"
+        f"{explanation(unit, points, credit)}"
+    )
     test = {
         "name": f"{unit.title}: {unit.goal} on held-out data",
         "max_score": points,
@@ -68,9 +80,10 @@ def gradescope_results(unit: Unit, row: dict, points: float) -> dict:
     return results
 
 
-def write_exports(out_dir: Path, unit: Unit, rows: list[dict], points: float) -> None:
+def write_exports(out_dir: Path, unit: Unit, rows: list[dict], points: float, credit: str = "pass") -> None:
     out_dir = Path(out_dir)
-    atomic.write_text(out_dir / CANVAS_FILENAME, canvas_csv(unit, rows, points))
+    atomic.write_text(out_dir / CANVAS_FILENAME, canvas_csv(unit, rows, points, credit))
+    atomic.write_text(out_dir / "points.txt", explanation(unit, points, credit) + "\n")
     for row in rows:
-        results = gradescope_results(unit, row, points)
+        results = gradescope_results(unit, row, points, credit)
         atomic.write_text(out_dir / GRADESCOPE_FOLDER / row["learner"] / "results.json", json.dumps(results, indent=2))

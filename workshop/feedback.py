@@ -59,18 +59,35 @@ def plot_curves(histories: list[dict], target: Path) -> bool:
     return True
 
 
-def write_feedback(folder: Path, learner: str, unit: Unit, row: dict, result, path: Path | None) -> Path:
-    """``feedback/<learner>.md`` (and ``.html``): metric vs goal, curve, error and cell.
+def write_feedback(
+    folder: Path,
+    learner: str,
+    unit: Unit,
+    row: dict,
+    result,
+    path: Path | None,
+    *,
+    credit: str = "pass",
+    points: float = 1.0,
+) -> Path:
+    """``feedback/<learner>.md`` (and ``.html``): metric vs goal, points and how they were
+    computed, curve, error and cell.
 
     Only what the learner's own run produced and the score: no held-out data, no seeds.
     """
+    from workshop.credit import explanation, points_for
+
     folder.mkdir(parents=True, exist_ok=True)
     verdict = {"true": "Passed"}.get(row["passed"]) or {
         "ok": "Below the goal",
         "timeout": "Stopped: time limit",
         "error": "Error",
     }.get(row["status"], row["status"])
-    lines = [f"# {unit.title}: feedback for {learner}", "", f"**{verdict}**", ""]
+    who = f"{row['name']} ({learner})" if row.get("name") else learner
+    earned = points_for(row, unit, points, credit)
+    lines = [f"# {unit.title}: feedback for {who}", "", f"**{verdict}**", ""]
+    if row.get("late") == "true":
+        lines += ["Handed in after the due date (as Canvas records it).", ""]
     lines += [
         "| metric | your model | goal |",
         "|---|---|---|",
@@ -80,6 +97,9 @@ def write_feedback(folder: Path, learner: str, unit: Unit, row: dict, result, pa
             "The score is measured by the grader on held-out data your notebook never sees; "
             "what the notebook prints or assigns does not count."
         ),
+        "",
+        f"**Points:** {'none yet (the grader could not grade it)' if earned is None else f'{earned:g} of {points:g}'}. "
+        + explanation(unit, points, credit),
         "",
         "## What happened",
         "",

@@ -18,8 +18,9 @@ import sys
 import tempfile
 import threading
 import time
+import zipfile
 from concurrent.futures import Executor, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
@@ -39,6 +40,22 @@ class Submission:
     path: Path | None
     sha256: str
     problem: str | None = None
+    name: str = ""  # the learner's name for people, when the learner is an id (Canvas' sortable name)
+    late: bool = False  # handed in after the due date (Canvas marks it)
+
+    @property
+    def details(self) -> dict:
+        """The gradebook columns that come from the submission itself."""
+        return {"name": self.name, "late": "true" if self.late else ""}
+
+
+@dataclass
+class Collected:
+    """What a class folder or a Canvas archive holds."""
+
+    submissions: list[Submission]
+    folder: Path  # where the files are: the folder given, or where the archive was unpacked
+    skipped: list[str]  # files reported and not graded, each with the reason
 
 
 # A row the grader's own machinery could not grade (a lost worker, a sandbox that does not hold,
@@ -77,6 +94,9 @@ class Job:
     plan: object | None  # a workshop.sandbox.SandboxPlan built here, or None: build it where the job runs
     timeout_seconds: float | None = None
     spec: SandboxSpec | None = None
+    details: dict = field(default_factory=dict)  # gradebook columns from the submission (name, late)
+    credit: str = "pass"  # how the feedback says points are computed (workshop.credit)
+    points: float = 1.0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -87,23 +107,96 @@ def sha256_of(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def find_submissions(directory: Path, unit: Unit) -> list[Submission]:
-    """One entry per learner: ``<learner>.py``, ``<learner>.ipynb`` or a folder ``<learner>/``."""
+def collect(source: Path, unit: Unit, out_dir: Path) -> Collected:
+    """The submissions in ``source``: a class folder, or Canvas' "Download Submissions" zip (or
+    that zip unpacked). A zip is checked whole, then unpacked under ``OUT/archives/``; a bad one
+    raises GradeError before anything is written."""
+    from workshop import canvas
+
+    source = Path(source)
+    try:
+        if source.is_file() and zipfile.is_zipfile(source):
+            folder = canvas.unpack(source, Path(out_dir) / "archives")
+        elif source.is_file():
+            raise GradeError(f"{source} is a file but not a zip archive: give the class folder or Canvas' zip.")
+        else:
+            folder = source
+            if folder.is_dir():
+                canvas.check_folder(folder)
+    except canvas.ArchiveError as error:
+        raise GradeError(str(error)) from None
+    skipped: list[str] = []
+    return Collected(find_submissions(folder, unit, skipped), folder, skipped)
+
+
+def find_submissions(directory: Path, unit: Unit, skipped: list[str] | None = None) -> list[Submission]:
+    """One entry per learner: ``<learner>.py``, ``<learner>.ipynb`` or a folder ``<learner>/``; or
+    files named the Canvas way (``workshop.canvas``): one learner per Canvas user id, the latest
+    resubmission. Other files are listed in ``skipped`` with the reason."""
+    from workshop import canvas
+
     directory = Path(directory)
     if not directory.is_dir():
         raise GradeError(f"The submissions folder {directory} does not exist.")
+    skipped = [] if skipped is None else skipped
     by_learner: dict[str, list[Path]] = {}
+    canvas_files: list[canvas.CanvasFile] = []
     for entry in sorted(directory.iterdir()):
         if entry.name.startswith(".") or entry.name in IGNORED:
             continue
-        if entry.is_dir():
+        parsed = canvas.parse(entry) if entry.is_file() else None
+        if parsed is not None:
+            if entry.suffix in SUFFIXES:
+                canvas_files.append(parsed)
+            else:
+                skipped.append(f"{entry.name}: not a .ipynb or .py file (from Canvas user {parsed.learner})")
+        elif entry.is_dir():
             by_learner.setdefault(entry.name, []).append(entry)
         elif entry.suffix in SUFFIXES:
             by_learner.setdefault(entry.stem, []).append(entry)
-    submissions = []
-    for learner, entries in sorted(by_learner.items()):
-        submissions.append(resolve(learner, entries, unit))
-    return submissions
+        else:
+            skipped.append(f"{entry.name}: not a .ipynb or .py file, nor a learner's folder")
+    try:
+        canvas.check_names(canvas_files)
+    except canvas.ArchiveError as error:
+        raise GradeError(str(error)) from None
+    submissions = [resolve(learner, entries, unit) for learner, entries in by_learner.items()]
+    per_learner: dict[str, list[canvas.CanvasFile]] = {}
+    for file in canvas_files:
+        per_learner.setdefault(file.learner, []).append(file)
+    for learner, files in per_learner.items():
+        if learner in by_learner:
+            raise GradeError(
+                f"{learner!r} is both a Canvas user id and the name of another entry ({by_learner[learner][0].name}); "
+                "rename that entry."
+            )
+        submissions.append(resolve_canvas(learner, files, unit))
+    return sorted(submissions, key=lambda submission: submission.learner)
+
+
+def resolve_canvas(learner: str, files: list, unit: Unit) -> Submission:
+    """The latest resubmission of one Canvas learner; when it holds several files, the one named
+    after the unit."""
+    from workshop import canvas
+
+    newest = canvas.latest(files)
+    if len(newest) > 1:
+        named = [file for file in newest if file.stem.startswith(unit.name)]
+        newest = named if len(named) == 1 else newest
+    first = newest[0]
+    details = {"name": first.name, "late": any(file.late for file in newest)}
+    if len(newest) > 1:
+        listing = ", ".join(file.filename for file in newest)
+        digest = hashlib.sha256("\n".join(sorted(str(file.path) for file in newest)).encode()).hexdigest()
+        return Submission(
+            learner,
+            None,
+            digest,
+            f"Ambiguous submission: {listing} were all handed in together; hand in one file, or name it "
+            f"{unit.name}.ipynb.",
+            **details,
+        )
+    return Submission(learner, first.path, sha256_of(first.path), **details)
 
 
 def resolve(learner: str, entries: list[Path], unit: Unit) -> Submission:
@@ -151,6 +244,28 @@ def select_shard(submissions: list[Submission], shard: str | None) -> list[Submi
     if not (count >= 1 and 1 <= index <= count):
         raise GradeError(f"--shard {shard}: i must be between 1 and n.")
     return [s for position, s in enumerate(submissions) if position % count == index - 1]
+
+
+def select_only(submissions: list[Submission], only: list[str]) -> list[Submission]:
+    """``--only NAME`` (repeatable): the learners with that id or name; every NAME must match."""
+    if not only:
+        return submissions
+    chosen, unknown = [], []
+    for name in only:
+        matches = [s for s in submissions if name in (s.learner, s.name)]
+        if not matches:
+            unknown.append(name)
+        elif len(matches) > 1:
+            ids = ", ".join(s.learner for s in matches)
+            raise GradeError(f"--only {name}: several learners have that name ({ids}); give the id.")
+        chosen += [s for s in matches if s not in chosen]
+    if unknown:
+        known = ", ".join(s.learner + (f" ({s.name})" if s.name else "") for s in submissions[:20])
+        raise GradeError(
+            f"--only: no learner {', '.join(map(repr, unknown))} in this class. Learners: {known}"
+            + (" ..." if len(submissions) > 20 else "")
+        )
+    return chosen
 
 
 # ---------------------------------------------------------------------------------------------
@@ -224,8 +339,18 @@ def grade_one(job: Job) -> dict:
         "submission": str(job.path),
         "graded_at": now(),
     }
+    row.update(job.details)
     try:
-        write_feedback(Path(job.out_dir) / "feedback", job.learner, unit, row, result, Path(job.path))
+        write_feedback(
+            Path(job.out_dir) / "feedback",
+            job.learner,
+            unit,
+            row,
+            result,
+            Path(job.path),
+            credit=job.credit,
+            points=job.points,
+        )
     except Exception as error:  # noqa: BLE001 - feedback is a courtesy; the row is what counts
         row["message"] += f" (feedback could not be written: {error})"
     return row
@@ -272,35 +397,63 @@ def grade(
     use_namespaces: bool = True,
     extra_hidden: list[Path] = (),
     points: float = 1.0,
+    credit: str = "pass",
+    only: list[str] = (),
     progress: bool | None = None,
     log=sys.stderr,
 ) -> dict:
     """Grade every submission; return a summary. Raises GradeError for bad arguments.
 
-    Besides ``gradebook.csv`` and ``feedback/``, writes the platform exports of
-    ``workshop.exports`` (Canvas CSV, Gradescope results), full ``points`` for a pass."""
+    ``submissions_dir`` is a class folder, or Canvas' "Download Submissions" zip or its unpacked
+    folder (``workshop.canvas``). ``only`` (learner ids or names) regrades just those learners,
+    whatever their file, replacing their rows and nothing else. Besides ``gradebook.csv`` and
+    ``feedback/``, writes the platform exports of ``workshop.exports`` (Canvas CSV, Gradescope
+    results): ``points`` for a pass, or with ``credit="linear"`` in proportion between the unit's
+    floor and its goal."""
+    from workshop.credit import check_credit
+
     if not points > 0:
         raise GradeError(f"--points must be a positive number (got {points}).")
     unit = load_unit(unit_name)
+    check_credit(credit, unit)
     submissions_dir, out_dir = Path(submissions_dir).absolute(), Path(out_dir).absolute()
+    collected = collect(submissions_dir, unit, out_dir)  # a bad archive stops here, before any output
+    for line in collected.skipped:
+        print(f"skipped {line}", file=log)
+    submissions_dir = collected.folder
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "feedback").mkdir(exist_ok=True)
-    everyone = select_shard(find_submissions(submissions_dir, unit), shard)
+    everyone = select_shard(collected.submissions, shard)
+    chosen = select_only(everyone, only)
     gradebook = Gradebook(out_dir / "gradebook.csv")
 
     todo, skipped = [], 0
-    for submission in everyone:
-        if not force and gradebook.is_current(submission, unit):
+    for submission in chosen:
+        if not (force or only) and gradebook.is_current(submission, unit):
             skipped += 1
         elif submission.problem:
-            gradebook.put(problem_row(submission, unit, submission.problem))
+            gradebook.put({**problem_row(submission, unit, submission.problem), **submission.details})
             write_feedback(
-                out_dir / "feedback", submission.learner, unit, gradebook.rows[submission.learner], None, None
+                out_dir / "feedback",
+                submission.learner,
+                unit,
+                gradebook.rows[submission.learner],
+                None,
+                None,
+                credit=credit,
+                points=points,
             )
         else:
             todo.append(submission)
 
-    summary = {"graded": 0, "skipped": skipped, "failed": 0, "passed": 0, "total": len(everyone)}
+    summary = {
+        "graded": 0,
+        "skipped": skipped,
+        "failed": 0,
+        "passed": 0,
+        "total": len(everyone),
+        "skipped_files": collected.skipped,
+    }
     if todo:
         run_all(
             todo,
@@ -317,9 +470,11 @@ def grade(
             extra_hidden=extra_hidden,
             progress=progress,
             log=log,
+            credit=credit,
+            points=points,
         )
     rows = [gradebook.rows[s.learner] for s in everyone if s.learner in gradebook.rows]
-    exports.write_exports(out_dir, unit, rows, points)
+    exports.write_exports(out_dir, unit, rows, points, credit=credit)
     summary["passed"] = sum(row["passed"] == "true" for row in rows)
     summary["grader_errors"] = sum(row["status"] == GRADER_ERROR for row in rows)
     summary["failed"] = len(rows) - summary["passed"] - summary["grader_errors"]
@@ -343,12 +498,18 @@ def run_all(
     extra_hidden,
     progress,
     log,
+    credit: str = "pass",
+    points: float = 1.0,
 ) -> None:
     """Build the learner view and the sandbox (probed), then grade ``todo`` in parallel.
 
     With ``--dask`` every worker builds its own view and sandbox where it runs (``worker_plan``);
     here, only threads of this process run submissions, in the view and sandbox built below.
     """
+
+    def job_extras(submission: Submission) -> dict:
+        return {"details": submission.details, "credit": credit, "points": points}
+
     spec = SandboxSpec(
         unit=unit.name,
         repo=str(REPO),
@@ -360,7 +521,8 @@ def run_all(
     )
     if dask:
         run_jobs = [
-            Job(s.learner, str(s.path), s.sha256, unit.name, str(out_dir), None, timeout_seconds, spec) for s in todo
+            Job(s.learner, str(s.path), s.sha256, unit.name, str(out_dir), None, timeout_seconds, spec, **job_extras(s))
+            for s in todo
         ]
         executor, close = dask_executor(dask, jobs)
         try:
@@ -377,7 +539,10 @@ def run_all(
                 "pass --no-namespaces: submissions can then reach the network and read or write whatever this "
                 "user can."
             )
-        run_jobs = [Job(s.learner, str(s.path), s.sha256, unit.name, str(out_dir), plan, timeout_seconds) for s in todo]
+        run_jobs = [
+            Job(s.learner, str(s.path), s.sha256, unit.name, str(out_dir), plan, timeout_seconds, **job_extras(s))
+            for s in todo
+        ]
         executor = ThreadPoolExecutor(max_workers=max(jobs, 1), thread_name_prefix="grade")
         try:
             run_batch(executor, run_jobs, gradebook, summary, progress)
@@ -489,7 +654,7 @@ def run_batch(executor: Executor, run_jobs: list[Job], gradebook: Gradebook, sum
                 row = future.result()
             except Exception as error:  # noqa: BLE001 - the worker itself failed (e.g. a lost Dask worker)
                 row = grader_error_row(job.learner, job.sha256, load_unit(job.unit), f"{type(error).__name__}: {error}")
-            gradebook.put(row)
+            gradebook.put({**row, **job.details})
             summary["graded"] += 1
             failed += row["passed"] != "true"
             bar.set_postfix_str(

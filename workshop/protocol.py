@@ -70,6 +70,7 @@ class Score:
     status: str  # "ok" or "error"
     metrics: dict[str, float] = field(default_factory=dict)
     message: str = ""
+    diagnosis: str = ""  # when the goal is missed: the preprocessing step to move inside the model
 
 
 Record = TypeVar("Record", Progress, ModelReport, Execution, Score)

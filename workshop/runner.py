@@ -437,6 +437,7 @@ def score_in(run: Run, model_path: Path, score_path: Path) -> RunResult:
                 unit.task,
                 str(model_path),
                 str(score_path),
+                str(unit.goal),  # a score that misses it comes with a diagnosis (workshop.evaluate)
             ],
             cwd=model_path.parent,
             env=environment,
@@ -460,7 +461,7 @@ def score_in(run: Run, model_path: Path, score_path: Path) -> RunResult:
         f"{unit.goal.metric} = {value:.4f} {verdict} the goal {unit.goal.text} (held-out data, scored by the runner)."
     )
     if not met:
-        message += validation_gap_hint(unit, value, run.result.histories)
+        message += scored.diagnosis or validation_gap_hint(unit, value, run.result.histories)
     return run.finish("ok", message, value=value, met=met, metrics=scored.metrics)
 
 

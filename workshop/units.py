@@ -40,6 +40,9 @@ EXERCISES_DIR = REPO / "exercises"
 #   - **Data:** `fashion-mnist`
 #   - **Published:** test accuracy 0.842 for logistic regression (Xiao et al., 2017)
 GOAL_PATTERN = re.compile(r"\*\*Goal:\*\*\s*`(?P<metric>[a-z_]+)\s*(?P<op>>=|<=)\s*(?P<value>[0-9.]+)`")
+# "- **Floor:** 0.1 (always predicting the most frequent class)": an honest trivial model's held-out
+# value, measured by `python -m workshop.floors`; `workshop grade --credit linear` starts there.
+FLOOR_PATTERN = re.compile(r"\*\*Floor:\*\*\s*`?(?P<value>[0-9.]+)`?[^(\n]*(?:\((?P<how>[^)]*)\))?")
 BUDGET_PATTERN = re.compile(r"\*\*Budget:\*\*\s*(?P<seconds>[0-9]+)\s*s\b")
 # "- **Published:** text" up to the next field or the end of the list (it may wrap over lines).
 PUBLISHED_PATTERN = re.compile(r"\*\*Published:\*\*\s*(?P<text>.+?)(?=\n\s*(?:- \*\*|\n|$))", re.DOTALL)
@@ -85,6 +88,8 @@ class Unit:
     datasets: tuple[str, ...]
     solution_path: Path
     published: str = ""  # the result published for this family of models, shown beside the goal
+    floor: float | None = None  # an honest trivial model's held-out value (partial credit starts there)
+    floor_how: str = ""  # how that trivial model predicts, e.g. "always the most frequent class"
 
     @property
     def number(self) -> int:
@@ -134,6 +139,8 @@ def parse_declaration(name: str, markdown: str, path: Path) -> Unit:
         datasets=tuple(re.findall(r"`([a-z0-9-]+)`", data["names"])),
         solution_path=path,
         published=" ".join(published["text"].split()) if (published := PUBLISHED_PATTERN.search(markdown)) else "",
+        floor=float(floor["value"]) if (floor := FLOOR_PATTERN.search(markdown)) else None,
+        floor_how=" ".join((floor["how"] or "").split()) if floor else "",
     )
 
 

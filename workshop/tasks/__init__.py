@@ -7,6 +7,7 @@ with NumPy from ``model.predict``: nothing compiled into the model is trusted.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import gzip
 import importlib
@@ -32,11 +33,32 @@ def read_idx(dataset: str, filename: str) -> np.ndarray:
     return np.frombuffer(raw, np.uint8, offset=4 + 4 * dimensions).reshape(shape)
 
 
+# The preprocessing learners most often do outside the model, which the runner does not repeat (it
+# feeds the raw inputs): the diagnosis (``workshop.evaluate.diagnose``) scores the held-out inputs
+# once more with each applied, to tell a learner which step to move inside the model. Only the
+# diagnosis sets this; a grade is always the raw score.
+OUTSIDE_STEPS: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("outside_steps", default=())
+RAW_SHAPES: contextvars.ContextVar[list | None] = contextvars.ContextVar("raw_shapes", default=None)
+
+
 def fit_to_input(model, inputs: np.ndarray, accepted: list[tuple]) -> np.ndarray:
     """Reshape ``inputs`` to the model's declared input shape, if it is one of ``accepted``."""
     declared = tuple(model.inputs[0].shape[1:]) if getattr(model, "inputs", None) else None
     if declared is None:
         raise ModelShapeError("The model has no defined input; build it with keras.Input(...) or an input_shape.")
+    steps = OUTSIDE_STEPS.get()
+    if steps:
+        if (shapes := RAW_SHAPES.get()) is not None:
+            shapes.append((tuple(inputs.shape[1:]), str(inputs.dtype)))
+        if "scale" in steps:
+            if inputs.dtype != np.uint8:
+                raise ModelShapeError("only 8-bit pixel values are scaled by 255")
+            inputs = inputs.astype(np.float32) / 255
+        accepted = list(accepted)
+        if "flatten" in steps:
+            accepted.append((int(np.prod(inputs.shape[1:])),))
+        if "channel" in steps:
+            accepted.append(tuple(inputs.shape[1:]) + (1,))
     for shape in accepted:
         if declared == shape:
             return inputs.reshape((len(inputs),) + shape)
