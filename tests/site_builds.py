@@ -33,9 +33,10 @@ BUILD_ROOT = Path(tempfile.mkdtemp(prefix="workshop-site-"))
 
 
 @functools.cache
-def build(kind: str) -> Path:
-    """Build the learner or instructor site into a temporary folder; fail with mkdocs' output."""
-    destination = BUILD_ROOT / kind
+def build(kind: str, track: str | None = None) -> Path:
+    """Build the learner or instructor site (of `track`, else course.yml's default) into a
+    temporary folder; fail with mkdocs' output."""
+    destination = BUILD_ROOT / (f"{kind}-{track}" if track else kind)
     env = dict(
         os.environ,
         WORKSHOP_SOLUTIONS="1" if kind == "instructor" else "0",
@@ -43,6 +44,9 @@ def build(kind: str) -> Path:
         WORKSHOP_REPOSITORY=REPOSITORY[kind],
         WORKSHOP_BRANCH=BRANCH,
     )
+    env.pop("WORKSHOP_TRACK", None)
+    if track:
+        env["WORKSHOP_TRACK"] = track
     command = [sys.executable, "-m", "mkdocs", "build", "--site-dir", str(destination)]
     if QUICK:
         env["WORKSHOP_SOLUTIONS_CACHED_ONLY"] = "1"
@@ -54,14 +58,14 @@ def build(kind: str) -> Path:
     completed = subprocess.run(
         command, check=False, cwd=REPO, env=env, input=stdin, capture_output=True, text=True, timeout=3600
     )
-    build_log(kind).write_text(completed.stdout + completed.stderr, encoding="utf-8")
+    build_log(kind, track).write_text(completed.stdout + completed.stderr, encoding="utf-8")
     assert completed.returncode == 0, f"the {kind} build failed:\n{completed.stdout}\n{completed.stderr}"
     return destination
 
 
-def build_log(kind: str) -> Path:
+def build_log(kind: str, track: str | None = None) -> Path:
     """What `mkdocs build` printed for that build."""
-    return BUILD_ROOT / f"{kind}.log"
+    return BUILD_ROOT / (f"{kind}-{track}.log" if track else f"{kind}.log")
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):

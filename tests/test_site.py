@@ -324,3 +324,72 @@ def test_demos_are_exported_served_locally_and_sized_in_the_build_log(instructor
         assert (instructor_site / demos.RUNTIME_URI / filename).is_file(), filename
     other = next(unit.name for unit in all_units() if unit.name not in demos.DEMOS)
     assert "workshop-demo" not in (instructor_site / "exercises" / other / "index.html").read_text(encoding="utf-8")
+
+
+# --- Tracks ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def one_day_site() -> Path:
+    return build("learner", "one-day")
+
+
+def test_a_track_builds_its_units_only_and_an_agenda_that_fits_its_day(one_day_site):
+    from workshop import pages, tracks
+
+    course = tracks.load_course()
+    track = course.tracks["one-day"]
+    kept = {unit.name for unit in track.units()}
+    left_out = [unit for unit in all_units() if unit.name not in kept]
+    assert kept and left_out
+    assert {path.name for path in (one_day_site / "exercises").iterdir()} == kept
+    assert {path.name.split(".")[0] for path in (one_day_site / "downloads").iterdir()} == kept
+    lessons = {path.stem for path in pages.track_lessons(track.units())}
+    assert {path.name for path in (one_day_site / "lessons").iterdir()} == lessons
+    home = (one_day_site / "index.html").read_text(encoding="utf-8")
+    text = visible_text(home)
+    for unit in left_out:
+        assert f'exercises/{unit.name}/"' not in home and unit.title not in text, unit.name
+        lesson = next((REPO / "docs" / "lessons").glob(f"{unit.name[:2]}_*.md"))
+        assert f"lessons/{lesson.stem}/" not in home, f"the navigation links {lesson.stem}"
+    agenda = pages.track_agenda(track, course)
+    (day,) = agenda.day_ends
+    assert day <= track.day_minutes
+    assert f"{pages.clock(agenda.total)} Total" in text
+    assert f"the day ends at {pages.clock(day)} (days of {pages.clock(track.day_minutes)} planned)" in text
+    results_page = visible_text((one_day_site / "results" / "index.html").read_text(encoding="utf-8"))
+    assert all(unit.title in results_page for unit in track.units())
+    assert not any(unit.title in results_page for unit in left_out)
+    for path in html_pages(one_day_site):
+        page = path.read_text(encoding="utf-8")
+        for unit in left_out:
+            assert f"exercises/{unit.name}" not in page, f"{path.relative_to(one_day_site)} links {unit.name}"
+
+
+def test_the_room_gets_the_learner_build_on_its_address_and_no_solution(one_day_site):
+    """`make serve HOST=0.0.0.0` serves the learner build with `workshop.serve`: it says which address
+    participants open, and the site it serves has no solution page."""
+    import urllib.error
+    import urllib.request
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "workshop.serve", "--host", "0.0.0.0", "--port", "0", str(one_day_site)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = process.stdout.readline()
+        port = int(re.search(r":(\d+)/", line)[1])
+        assert "Participants open: http://" in line or "no network address" in line, line
+        base = f"http://127.0.0.1:{port}/"  # this machine's own view of what the room sees
+        with urllib.request.urlopen(base, timeout=10) as response:
+            assert b"Keras Workshop" in response.read()
+        unit = next(iter(solution_lines()))
+        for path in (f"solutions/{unit}/", f"downloads/{unit}_solution.py", f"downloads/{unit}_solution.ipynb"):
+            with pytest.raises(urllib.error.HTTPError) as missing:
+                urllib.request.urlopen(base + path, timeout=10)
+            assert missing.value.code == 404, path
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
