@@ -214,9 +214,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fetch.add_argument(
         "--mirror",
-        metavar="DIR",
-        help="take files from this local folder laid out as <dataset>/<file> "
-        "before trying the network (default: $WORKSHOP_DATA_MIRROR)",
+        metavar="DIR|URL",
+        help="take files from this course mirror laid out as <dataset>/<file>, a local folder or the "
+        "instructor's http://HOST:PORT/, before trying the network (default: $WORKSHOP_DATA_MIRROR)",
     )
     fetch.add_argument(
         "--list", action="store_true", help="list the datasets, their files, sizes, checksums and licences"
@@ -310,6 +310,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--merge", type=Path, nargs="+", metavar="OUT", help="merge these grade output folders into --out"
     )
     grade.set_defaults(handler=command_grade)
+
+    from workshop import course_grades  # `workshop gradebook`: the units' grades, per learner
+
+    course_grades.add_parser(commands)
     return parser
 
 
