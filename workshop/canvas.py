@@ -138,6 +138,8 @@ def check_archive(archive: zipfile.ZipFile, where: Path) -> list[zipfile.ZipInfo
                 f"{where}: the entry {name!r} is compressed {member.file_size / max(member.compress_size, 1):,.0f} "
                 f"to 1 (at most {MAX_RATIO} to 1 is accepted); refusing to unpack a likely zip bomb."
             )
+    parsed = [parse(Path(PurePosixPath(m.filename.replace("\\", "/")).name)) for m in members if not m.is_dir()]
+    check_names([file for file in parsed if file is not None])
     return members
 
 

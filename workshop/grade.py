@@ -114,9 +114,18 @@ def collect(source: Path, unit: Unit, out_dir: Path) -> Collected:
     from workshop import canvas
 
     source = Path(source)
+    out_existed = Path(out_dir).exists()
     try:
         if source.is_file() and zipfile.is_zipfile(source):
             folder = canvas.unpack(source, Path(out_dir) / "archives")
+            try:
+                skipped: list[str] = []
+                return Collected(find_submissions(folder, unit, skipped), folder, skipped)
+            except GradeError:  # nothing half-written: not even the unpacked archive
+                shutil.rmtree(folder, ignore_errors=True)
+                if not out_existed:
+                    shutil.rmtree(out_dir, ignore_errors=True)
+                raise
         elif source.is_file():
             raise GradeError(f"{source} is a file but not a zip archive: give the class folder or Canvas' zip.")
         else:

@@ -26,6 +26,8 @@ COLUMNS = [
     "sha256",
     "submission",
     "graded_at",
+    "name",  # the learner's name for people, when `learner` is an id (a Canvas download)
+    "late",  # "true" when Canvas marks the submission late
 ]
 # The status of a row the grader itself could not grade (not the learner's result; a rerun grades it).
 GRADER_ERROR = "grader-error"
