@@ -194,7 +194,7 @@ STYLE = """<style>
 body{font-family:sans-serif;margin:1.5em;color:#222}table{border-collapse:collapse}
 td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}tr.flag td{background:#fff1e6}
 .cols{display:flex;gap:1em}.cols>div{flex:1;min-width:0}pre{background:#f6f6f6;padding:.5em;overflow:auto;
-font-size:12px;line-height:1.35}mark{background:#ffd27a;display:block}.note{color:#555;max-width:60em}
+font-size:12px;line-height:1.35}mark{background:#ffd27a}.gap{color:#999}.note{color:#555;max-width:60em}
 </style>"""
 
 
@@ -205,13 +205,20 @@ def page(title: str, body: str) -> str:
     )
 
 
+GAP = "<span class='gap'>\u22ee</span>"  # where blank lines and the stub's lines were
+
+
 def side_by_side(pair: Pair, cutoff: float) -> str:
     columns = []
     for doc in (pair.a, pair.b):
         marked = marked_lines(doc, pair.shared)
-        shown = []
+        shown: list[str] = []
         for number, line in enumerate(doc.lines):
-            text = html.escape(line) or " "
+            if not line.strip():  # blank, or the stub's own line: runs of them shown as one
+                if shown and shown[-1] != GAP:
+                    shown.append(GAP)
+                continue
+            text = html.escape(line)
             shown.append(f"<mark>{text}</mark>" if number in marked else text)
         columns.append(f"<div><h2>{html.escape(doc.label)}</h2><pre>{chr(10).join(shown)}</pre></div>")
     verdict = "flagged for a person to compare" if pair.score >= cutoff else "below the cut-off"
@@ -220,7 +227,7 @@ def side_by_side(pair: Pair, cutoff: float) -> str:
         f"<p><a href='../index.html'>All pairs</a></p><h1>{html.escape(pair.a.label)} and "
         f"{html.escape(pair.b.label)}: {pair.score:.0%}</h1><p class='note'>{len(pair.shared)} shared "
         f"fingerprints; {verdict} (cut-off {cutoff:.0%}). Marked: lines in a passage both wrote, after names, "
-        "numbers, strings and comments were set aside and the stub's own lines removed (blank here). "
+        "numbers, strings and comments were set aside; the stub's own lines are left out (\u22ee). "
         "Similar code is a reason to look, not a finding.</p>"
         f"<div class='cols'>{''.join(columns)}</div>",
     )
