@@ -24,6 +24,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from snooping import SNOOPER, Planted, leaks, plant_around
 
 from workshop import data
 from workshop.units import REPO, load_unit
@@ -168,12 +169,17 @@ def batch(tmp_path_factory, request):
     submissions.mkdir()
     listener = Listener()
     cases = hostile_cases(out_dir, submissions, listener.port)
-    # A copy of the data the grader does not know about (outside every known folder and outside
-    # /tmp, which the sandbox replaces anyway): visible unless named with --hide.
+    # A copy of the data the grader was not told about, inside the checkout: outside the
+    # allow-list, so invisible (and named with --hide, which still works, for good measure).
     (REPO / ".cache").mkdir(exist_ok=True)
     shared_copy = Path(tempfile.mkdtemp(prefix="hide-test-", dir=REPO / ".cache"))
     (shared_copy / "answers.txt").write_text("the held-out labels")
     cases["hidden_copy"] = UNTRAINED + f"\n# %%\nprint(open({str(shared_copy / 'answers.txt')!r}).read())\n"
+    # A snooper that searches the machine for files planted in the grader's home, beside the
+    # checkout and in another learner's submission, and reports what it finds in its error.
+    cases["snooper"] = SNOOPER
+    planted = Planted()
+    plant_around(planted, Path.home(), REPO.parent, submissions / "classmate.py")
     for learner, source in cases.items():
         (submissions / f"{learner}.py").write_text(source)
     (submissions / "corrupt.ipynb").write_text('{"cells": [')
@@ -192,6 +198,9 @@ def batch(tmp_path_factory, request):
     completed = run_grade(submissions, "--out", out_dir, "-j", "2", "--hide", shared_copy, timeout=900)
     listener.close()
     shutil.rmtree(shared_copy, ignore_errors=True)
+    planted_in_class = [path for path in planted.files if submissions in path.parents]
+    planted.files = [path for path in planted.files if path not in planted_in_class]
+    planted.remove()  # the home and sibling files; the classmate's stays with the class
     yield {
         "completed": completed,
         "rows": rows_of(out_dir),
@@ -200,7 +209,8 @@ def batch(tmp_path_factory, request):
         "before": before,
         "listener": listener,
         "seconds": time.monotonic() - started,
-        "learners": sorted([*cases, "corrupt", "stub", "two_files", "honest"]),
+        "learners": sorted([*cases, "corrupt", "stub", "two_files", "honest", "classmate"]),
+        "planted": planted,
     }
 
 
@@ -319,6 +329,36 @@ def test_an_ambiguous_folder_is_an_error_row(batch):
 
 def test_a_folder_named_with_hide_is_invisible(batch):
     assert_error(batch, "hidden_copy", "FileNotFoundError")
+
+
+def test_a_snooper_finds_nothing_of_the_machine_and_nothing_reaches_the_output(batch):
+    """Home, a folder beside the checkout, another learner's file: none is visible inside, so no
+    byte of them reaches the gradebook, the feedback, the Canvas CSV or Gradescope's results."""
+    found = assert_error(batch, "snooper", "CHANNEL-OK")  # the report channel works
+    assert "found []" in found["message"], found["message"]
+    top_level = found["message"].split("top level ", 1)[1].split("]", 1)[0]
+    assert not {"'home'", "'srv'", "'media'", "'mnt'"} & set(top_level.strip("[").split(", ")), top_level
+    assert leaks(batch["out"], batch["planted"]) == []
+    feedback = (batch["out"] / "feedback" / "snooper.md").read_text()
+    assert "CHANNEL-OK" in feedback and batch["planted"].token not in feedback
+
+
+def test_the_snooper_finds_the_planted_files_when_nothing_confines_it(tmp_path):
+    """The same snooper, graded with --no-namespaces: it finds the file in the grader's home and
+    reports it, so the test above would see a leak if the sandbox let one through."""
+    submissions, out_dir = tmp_path / "class", tmp_path / "out"
+    submissions.mkdir()
+    (submissions / "snooper.py").write_text(SNOOPER)
+    planted = Planted()
+    try:
+        plant_around(planted, Path.home(), REPO.parent, submissions / "classmate.py")
+        completed = run_grade(submissions, "--out", out_dir, "--no-namespaces", timeout=600)
+    finally:
+        planted.remove()
+    assert completed.returncode == 0, completed.stderr
+    message = rows_of(out_dir)["snooper"]["message"]
+    assert "CHANNEL-OK" in message and f"{planted.token}-home" in message, message
+    assert str(out_dir / "gradebook.csv") in leaks(out_dir, planted)
 
 
 def test_the_generated_stub_fails(batch):

@@ -133,7 +133,7 @@ def test_a_dask_cluster_grades_right_and_a_worker_without_a_sandbox_refuses_work
     (submissions / "untrained.py").write_text(UNTRAINED)
     keep = [REPO, Path(sys.prefix), tmp_path, data.data_dir()]
 
-    # A worker on which no sandbox can be built (no `unshare` on its PATH): it grades nothing.
+    # A worker on which no sandbox can be built (no `bwrap` on its PATH): it grades nothing.
     no_sandbox = {"PATH": str(Path(sys.executable).parent)}
     with cluster(tmp_path, [([], no_sandbox)]) as address:
         completed = grade_on(address, submissions, out_dir)
@@ -158,6 +158,6 @@ def test_a_dask_cluster_grades_right_and_a_worker_without_a_sandbox_refuses_work
     assert rows["untrained"]["status"] == "ok" and rows["untrained"]["passed"] == "false"
     reports = [json.loads(path.read_text()) for path in (out_dir / "sandbox-workers").glob("*.json")]
     # Each good worker built its own view and probed its own sandbox, which held.
-    held = [report for report in reports if {"network", "read_only", "hidden", "scorer"} <= set(report["active"])]
+    held = [report for report in reports if {"network", "read_only", "allow_list", "scorer"} <= set(report["active"])]
     assert len({report["pid"] for report in held}) == 2, reports
     assert len({report["view"] for report in held}) == 2

@@ -113,8 +113,8 @@ def test_an_ordinary_user_grades_a_hostile_class_with_the_same_verdicts(account)
         )
         assert graded.returncode == 0, graded.stderr + graded.stdout
         report = json.loads((out_dir / "sandbox.json").read_text())
-        assert report["mechanism"] == "unshare (user namespace)", report["mechanism"]
-        assert {"network", "read_only", "hidden", "scorer"} <= set(report["active"]), report
+        assert report["mechanism"] == "bubblewrap (ordinary user)", report["mechanism"]
+        assert {"network", "read_only", "allow_list", "scorer"} <= set(report["active"]), report
         with open(out_dir / "gradebook.csv", newline="", encoding="utf-8") as stream:
             rows = {row["learner"]: row for row in csv.DictReader(stream)}
         verdicts = {learner: (row["status"], row["passed"]) for learner, row in rows.items()}

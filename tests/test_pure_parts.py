@@ -1,10 +1,11 @@
 """The pure functions behind the bigger features, tested directly: stub generation, declaration
-parsing, the sandbox's setup script, the rewriting of notebook HTML, shard selection, and the
+parsing, the sandbox's allow-list, the rewriting of notebook HTML, shard selection, and the
 figures' colour schemes."""
 
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,8 @@ from workshop.notebook_html import (
     describe_output_images,
     exclude_outputs_from_search,
 )
-from workshop.sandbox import setup_script
-from workshop.units import UnitError, parse_declaration
+from workshop.sandbox import AllowList, bwrap_arguments, bwrap_prefix, python_runtime
+from workshop.units import REPO, UnitError, parse_declaration
 
 # --- Stubs ---------------------------------------------------------------------------------
 
@@ -70,27 +71,58 @@ def test_a_declaration_missing_fields_names_them():
         parse_declaration("99_x", "# A title\n\n- **Goal:** `test_accuracy >= 0.9`\n", Path("s.py"))
 
 
-# --- The sandbox's setup script -------------------------------------------------------------
+# --- The sandbox's allow-list -----------------------------------------------------------------
 
 
-def test_the_setup_script_mounts_read_only_first_then_hides_then_binds_the_run_back(tmp_path):
-    shared, secrets, solutions = tmp_path / "shared", tmp_path / "shared" / "secrets", tmp_path / "solutions"
-    script = setup_script(
-        ip="/usr/sbin/ip", read_only=[shared], hidden=[secrets, solutions], tmp=Path("/tmp"), view=None
+def test_the_sandbox_is_built_from_the_allow_list_in_order(tmp_path):
+    """Binds before the private /tmp, the view's folders re-created in it, hidden folders covered
+    last; the run's own folder is added where it starts, then the root is made read-only."""
+    view = tmp_path / "view"
+    (view / "keras" / "datasets" / "x").mkdir(parents=True)
+    (view / "keras" / "datasets" / "x" / "f.gz").write_bytes(b"x")
+    allow = AllowList(
+        read_only=["/usr", "/venv"],
+        links=[("usr/bin", "/bin")],
+        etc=str(tmp_path / "etc"),
+        view=str(view),
+        hidden=["/venv/secret"],
     )
-    lines = script.splitlines()
-    steps = (
-        lambda line: "link set lo up" in line,
-        lambda line: line.startswith(f"mount --bind {shared} {shared}"),
-        lambda line: line == "mount -o remount,bind,ro /",
-        lambda line: line.endswith(f"workshop-hidden {secrets}"),
-        lambda line: "workshop-tmp /tmp" in line,
-        lambda line: line.startswith('mount -c --bind "./'),
+    arguments = bwrap_arguments(allow)
+    joined = " ".join(arguments)
+    steps = [
+        "--unshare-all",
+        "--symlink usr/bin /bin",
+        "--ro-bind /usr /usr",
+        f"--ro-bind {tmp_path / 'etc' / 'passwd'} /etc/passwd",
+        "--tmpfs /tmp",
+        f"--dir {view}",
+        f"--ro-bind {view / 'keras' / 'datasets' / 'x'} {view / 'keras' / 'datasets' / 'x'}",
+        "--tmpfs /venv/secret --remount-ro /venv/secret",
+    ]
+    positions = [joined.index(step) for step in steps]
+    assert positions == sorted(positions), joined
+    assert {"--cap-drop", "--disable-userns", "--die-with-parent", "--new-session"} <= set(arguments)
+    script = bwrap_prefix("/usr/bin/bwrap", allow)[2]
+    assert script.endswith('--bind "$W" "$W" --remount-ro / --chdir "$W" -- "$@"'), script
+    # Nothing of the host outside the allow-list is named at all.
+    named = {arguments[i + 1] for i, a in enumerate(arguments) if a == "--ro-bind"}
+    assert named <= {"/usr", "/venv", *(str(tmp_path / "etc" / n) for n in ("passwd", "group", "hosts"))} | {
+        str(view / "keras" / "datasets" / "x")
+    }
+
+
+def test_the_python_runtime_of_the_sandbox_leaves_the_checkout_out():
+    """The course's package, the virtual environment and the interpreter are in; solutions/,
+    tests/, .git and the checkout itself (pytest puts it on sys.path) are not."""
+    runtime = python_runtime(REPO)
+    assert REPO / "workshop" in runtime and REPO not in runtime
+    assert any(
+        path == Path(sys.base_prefix).resolve() or path in Path(sys.base_prefix).resolve().parents for path in runtime
     )
-    order = [next(i for i, line in enumerate(lines) if step(line)) for step in steps]
-    assert order == sorted(order), script
-    assert lines[-1].startswith("exec setpriv --bounding-set=-all") and "--no-new-privs" in lines[-1]
-    assert f"workshop-hidden {solutions}" in script
+    for private in ("solutions", "tests", ".git", "docs"):
+        assert not any(
+            REPO / private == path or path in (REPO / private).parents for path in runtime if path != Path("/")
+        ), private
 
 
 # --- Notebook HTML ----------------------------------------------------------------------------

@@ -128,7 +128,7 @@ def test_every_unit_grades_in_the_sandbox_and_its_stub_fails_with_a_clear_messag
     )
     assert completed.returncode == 0, completed.stderr
     protections = json.loads((out_dir / "sandbox.json").read_text())["protections"]
-    for protection in ("network", "read_only", "hidden"):
+    for protection in ("network", "read_only", "allow_list", "scorer"):
         assert protections[protection]["active"], (protection, protections[protection])
     with open(out_dir / "gradebook.csv", newline="", encoding="utf-8") as stream:
         (row,) = list(csv.DictReader(stream))

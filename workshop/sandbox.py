@@ -2,26 +2,32 @@
 
 The runner already gives every submission a fresh process in its own temporary working
 directory, a wall-clock limit, a memory limit (RLIMIT_AS) and a scrubbed environment. This
-module adds what the operating system can give on top, and checks at grader start which of
-it actually works here:
+module adds what the operating system can give on top, and checks at grader start, with a probe
+run inside (``workshop.sandbox_probe``), which of it actually holds here:
 
-- ``pids``: a cgroup (v1 ``pids`` controller) per submission with ``pids.max``, so a fork
-  storm fails inside the submission instead of exhausting the machine; without it, the
-  runner's watchdog still stops a run that starts more than ``max_processes`` processes.
-- ``namespaces`` (``unshare``: mount, network, PID; as root, or in a user namespace where
-  unprivileged ones are allowed), and inside them:
-  - ``network``: a network namespace with only the loopback interface (up, because the
-    Jupyter kernel talks to nbclient over 127.0.0.1): nothing outside can be reached;
-  - ``read_only``: the whole file system read-only, except the run's own working directory;
-  - ``hidden``: empty read-only tmpfs over the real data folder, the real Keras dataset
-    cache, the mirror, ``solutions/``, ``.git``, the submissions and the grade output; a
-    private ``/tmp`` (other learners' runs and any copy of the data there are invisible);
-    the submission reads the learner view built by ``Task.learner_view`` (held-out labels
-    withheld), mounted read-only;
-  - ``pid``: its own PID namespace (it cannot see or signal other runs or the grader);
-  - ``capabilities``: ``setpriv`` empties the capability bounding set and sets
-    no_new_privs, so the submission cannot undo any of the mounts;
-  - ``parent_death``: if the grader is killed, the sandbox and everything in it dies too.
+- ``pids``: a cgroup (v1 ``pids`` controller, or a delegated v2 one) per submission with
+  ``pids.max``, so a fork storm fails inside the submission instead of exhausting the machine;
+  without it, the runner's watchdog still stops a run that starts more than ``max_processes``.
+- an **allow-list** file system, built by bubblewrap (``bwrap``, what Flatpak uses): an empty
+  root into which only what the run needs is bound, read-only: the system folders (``/usr`` and
+  its links, a few loader files of ``/etc``), the Python runtime (the virtual environment, the
+  interpreter it was made from, the folders on its import path) and the course's own package
+  (``workshop/``, not the rest of the checkout); generated ``/etc/passwd``, ``group`` and
+  ``hosts``; the learner view of the data; a private ``/tmp`` and ``/dev/shm``; and the run's
+  own working folder, the only writable host path. Nothing else of the host exists inside: not
+  the grader's home, ``/root``, ``/home``, ``/srv``, ``/media``, ``/mnt``, the class folder, the
+  output, the real data or other checkouts. The scorer runs under the same allow-list with the
+  real data and ``solutions/`` added, read-only;
+- new namespaces of every kind: network (loopback only: the Jupyter kernel talks to nbclient
+  over 127.0.0.1), PID (it cannot see or signal other runs or the grader), user, IPC, UTS,
+  cgroup; no capabilities, ``no_new_privs``, no further user namespaces; and the sandbox dies
+  with the grader.
+
+The allow-list is the design: a deny-list (hide what the grader knows about, show the rest)
+leaves everything the grader does not know about readable, such as an instructor's mail, keys
+or other courses' answer keys. The probe plants a file in the grading account's home and one
+beside the checkout, lists what is visible from inside, and the grader refuses to start where
+anything outside the allow-list shows.
 """
 
 from __future__ import annotations
@@ -47,8 +53,8 @@ GRADE_MEMORY_BYTES = 8 * 2**30
 GRADE_PIDS_MAX = 400
 GRADE_MAX_PROCESSES = 256  # below pids.max (which also counts threads), so a storm is stopped either way
 PIDS_ROOT = Path("/sys/fs/cgroup/pids")
-PRIVATE_TMP_SIZE = "2g"
-PRIVATE_SHM_SIZE = "1g"
+PRIVATE_TMP_BYTES = 2 * 2**30
+PRIVATE_SHM_BYTES = 2**30
 
 PROTECTIONS = {
     "time_limit": "wall-clock limit per submission (runner)",
@@ -58,12 +64,12 @@ PROTECTIONS = {
     "pids_cgroup": "cgroup pids.max: fork() fails inside the submission past the limit",
     "network": "network namespace with loopback only: nothing outside is reachable",
     "read_only": "file system read-only except the run's own working directory",
-    "hidden": "real data, Keras cache, mirror, solutions, .git, submissions, output and /tmp invisible",
+    "allow_list": "only the allow-list of the host is visible (system, Python runtime, workshop/, the view)",
     "pid_namespace": "own PID namespace: cannot see or signal other runs or the grader",
-    "capabilities": "capability bounding set empty + no_new_privs: mounts cannot be undone",
+    "capabilities": "no capabilities, no_new_privs, no further user namespaces: mounts cannot be undone",
     "parent_death": "killing the grader kills every sandboxed process",
     "held_out_withheld": "the submission's data view holds no true held-out labels",
-    "scorer": "the scorer runs in the same sandbox, with only the real data (read-only) added",
+    "scorer": "the scorer runs under the same allow-list, with the real data and solutions/ (read-only) added",
 }
 
 
@@ -80,6 +86,8 @@ class SandboxPlan:
     pids_root: str | None = None
     view: str | None = None
     mechanism: str = "none"
+    allow_list: dict = field(default_factory=dict)  # an AllowList as plain data, for sandbox.json
+    scorer_allow_list: dict = field(default_factory=dict)
     protections: dict[str, dict] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
@@ -233,79 +241,125 @@ def pids_cgroup_works(root: Path = PIDS_ROOT) -> tuple[bool, str]:
 
 
 # ---------------------------------------------------------------------------------------------
-# namespaces
+# the allow-list: what a submission's file system is built from
 
 
-def q(value: str | os.PathLike) -> str:
-    return shlex.quote(str(value))
+# Read-only system folders and the links that stand for them on merged-/usr systems; /etc only
+# in the few entries the dynamic loader and fontconfig read.
+SYSTEM_FOLDERS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+ETC_ENTRIES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "fonts", "localtime", "nsswitch.conf")
+# Written by the grader for the sandbox (the host's own would name its accounts and machines).
+GENERATED_ETC = ("passwd", "group", "hosts")
 
 
-def setup_script(
-    *,
-    ip: str | None,
-    read_only: list[Path],
-    hidden: list[Path],
-    tmp: Path,
-    view: Path | None,
-    bind_back: list[Path] = (),
-    rehide: list[Path] = (),
-) -> str:
-    """The shell run inside the new namespaces before the submission's process starts.
+@dataclass
+class AllowList:
+    """Everything a sandboxed process sees of the host; nothing else is mounted.
 
-    The order matters: read-only bind mounts first (a non-recursive bind would drop mounts
-    below it), then the root made read-only, then the hiding tmpfs mounts on top, then a
-    private /tmp into which the run's working directory (and the view) are bound back.
-    ``bind_back`` are folders under /tmp the run needs read-only (the repository and the
-    virtual environment, when a checkout lives there, as CI's may); ``rehide`` are the hidden
-    folders inside them (solutions/, .git, a grade output), hidden again once bound back.
-    """
-    lines = ["set -e"]
-    if ip:
-        lines.append(f"{q(ip)} link set lo up")
-    for path in read_only:
-        lines.append(f"mount --bind {q(path)} {q(path)} && mount -o remount,bind,ro {q(path)}")
-    lines.append("mount -o remount,bind,ro /")
-    for path in hidden:
-        lines.append(f"mount -t tmpfs -o ro,size=4k,mode=755 workshop-hidden {q(path)}")
-    lines.append("W=$(pwd -P)")
-    tmp_text = str(tmp).rstrip("/")
-    lines.append(
-        f'case "$W" in {q(tmp_text)}/*) ;; *) echo "sandbox: working directory $W is not under {tmp_text}" >&2; exit 97 ;; esac'
+    All plain strings, so that it pickles and can be written to ``sandbox.json`` as it is."""
+
+    read_only: list[str]  # host paths bound read-only at the same place
+    links: list[tuple[str, str]]  # (target, path): /bin -> usr/bin where the host has that link
+    etc: str  # the folder holding GENERATED_ETC, bound over /etc/<name>
+    view: str | None = None  # the learner view: its top folders writable, its files read-only
+    hidden: list[str] = field(default_factory=list)  # inside a read-only path, covered by an empty tmpfs
+
+    def paths(self) -> list[str]:
+        """Every path this allow-list makes visible (for the probe)."""
+        return [
+            *self.read_only,
+            *(f"/etc/{name}" for name in GENERATED_ETC),
+            *([self.view] if self.view else []),
+        ]
+
+
+def inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def existing(paths) -> list[Path]:
+    """The paths that exist, absolute and resolved, without duplicates."""
+    seen, result = set(), []
+    for path in paths:
+        if not path:
+            continue
+        path = Path(path).expanduser().absolute()
+        try:
+            path = path.resolve()
+        except OSError:
+            continue
+        if path.exists() and path not in seen and path != Path("/"):
+            seen.add(path)
+            result.append(path)
+    return result
+
+
+def outermost(paths: list[Path]) -> list[Path]:
+    """The paths not inside another of them (one bind covers what lies below it)."""
+    return [p for p in paths if not any(other != p and inside(p, other) for other in paths)]
+
+
+def python_runtime(repo: Path) -> list[Path]:
+    """What the notebook's Python needs: its prefixes (the virtual environment and the interpreter
+    it was made from) and every folder on its import path, plus the course's own package.
+
+    Nothing else of the checkout: a path on ``sys.path`` that is the checkout or lies in it (pytest
+    adds ``tests/``) is left out unless it is in the virtual environment, and so is a folder that
+    holds the checkout (binding it would show everything beside it)."""
+    repo = repo.resolve()
+    venv = Path(sys.prefix).resolve()
+    candidates = existing(
+        [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, *(p for p in sys.path if p)]
     )
-    lines.append(f"cd {q(tmp_text)}")
-    lines.append(f"mount -t tmpfs -o mode=1777,size={PRIVATE_TMP_SIZE} workshop-tmp {q(tmp_text)}")
-    lines.append('mkdir -p "$W"')
-    # -c: no canonicalising; the relative source resolves from the old /tmp (our cwd).
-    lines.append(f'mount -c --bind "./${{W#{tmp_text}/}}" "$W" && mount -o remount,bind,rw "$W"')
-    for path in bind_back:
-        relative = os.path.relpath(path, tmp)
-        lines.append(
-            f"mkdir -p {q(path)} && mount -c --bind ./{q(relative)} {q(path)} && mount -o remount,bind,ro {q(path)}"
+    runtime = []
+    for path in candidates:
+        if inside(path, repo) and not inside(path, venv):
+            continue
+        if inside(repo, path) and path != venv:
+            continue
+        runtime.append(path)
+    return outermost([*runtime, *existing([repo / "workshop"])])
+
+
+def system_paths() -> tuple[list[Path], list[tuple[str, str]]]:
+    """The system folders to bind, and the top-level links (``/bin -> usr/bin``) to re-create."""
+    folders, links = [], []
+    for name in SYSTEM_FOLDERS:
+        path = Path(name)
+        if path.is_symlink():
+            links.append((os.readlink(path), name))
+        elif path.is_dir():
+            folders.append(path)
+    folders += [Path("/etc") / name for name in ETC_ENTRIES if (Path("/etc") / name).exists()]
+    return folders, links
+
+
+def write_generated_etc(folder: Path) -> Path:
+    """passwd, group and hosts for the sandbox: its own user, and localhost; nothing of the host's."""
+    folder.mkdir(parents=True, exist_ok=True)
+    uid, gid = os.getuid(), os.getgid()
+    users = {0: "root", uid: "learner"}
+    (folder / "passwd").write_text(
+        "".join(
+            f"{name}:x:{number}:{gid if number == uid else 0}:{name}:/tmp:/bin/sh\n" for number, name in users.items()
         )
-    for path in rehide:
-        lines.append(f"mount -t tmpfs -o ro,size=4k,mode=755 workshop-hidden {q(path)}")
-    if view is not None:
-        # The view's top folders (view/, view/keras/, view/keras/datasets/) are re-created in the
-        # private /tmp, writable: Keras writes its config under KERAS_HOME, and falls back to
-        # /tmp/.keras when KERAS_HOME is not writable. What they hold is bound in read-only.
-        for entry, is_folder in view_entries(view):
-            relative = os.path.relpath(entry, tmp)
-            if is_folder:
-                lines.append(f"mkdir -p {q(entry)}")
-            else:
-                make = f"mkdir -p {q(entry)}" if entry.is_dir() else f": > {q(entry)}"
-                lines.append(
-                    f"{make} && mount -c --bind ./{q(relative)} {q(entry)} && mount -o remount,bind,ro {q(entry)}"
-                )
-    lines.append(f"mount -t tmpfs -o mode=1777,size={PRIVATE_SHM_SIZE} workshop-shm /dev/shm 2>/dev/null || true")
-    lines.append('cd "$W"')
-    lines.append('exec setpriv --bounding-set=-all --inh-caps=-all --no-new-privs -- "$@"')
-    return "\n".join(lines)
+        + "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
+    )
+    groups = {0: "root", gid: "learner"}
+    (folder / "group").write_text(
+        "".join(f"{name}:x:{number}:\n" for number, name in groups.items()) + "nogroup:x:65534:\n"
+    )
+    (folder / "hosts").write_text("127.0.0.1 localhost\n::1 localhost\n")
+    for entry in folder.iterdir():
+        entry.chmod(0o644)
+    folder.chmod(0o755)
+    return folder
 
 
 def view_entries(view: Path, depth: int = 2) -> list[tuple[Path, bool]]:
     """(path, re-create as a writable folder?) for the view: folders down to ``depth`` are
-    re-created, everything below them is bound in whole (a dataset folder is one mount)."""
+    re-created (Keras writes its config under KERAS_HOME, and looks for its datasets in /tmp
+    when KERAS_HOME is not writable), everything below them is bound whole and read-only."""
     entries: list[tuple[Path, bool]] = [(view, True)]
     for child in sorted(view.iterdir()):
         if child.is_dir() and not child.is_symlink() and depth > 0:
@@ -315,77 +369,93 @@ def view_entries(view: Path, depth: int = 2) -> list[tuple[Path, bool]]:
     return entries
 
 
-def namespace_prefix(script: str, *, user_namespace: bool) -> list[str]:
-    prefix = ["setpriv", "--pdeathsig", "KILL", "--", "unshare"]
-    if user_namespace:
-        prefix.append("--map-root-user")
-    prefix += ["--mount", "--net", "--pid", "--mount-proc", "--kill-child=SIGKILL", "--", "sh", "-c", script, "sh"]
-    return prefix
+def bwrap_arguments(allow: AllowList) -> list[str]:
+    """bubblewrap's arguments for ``allow``, up to (not including) the run's own folder.
+
+    New namespaces of every kind (network: loopback only, brought up by bwrap), an empty root
+    built from read-only binds of the allowed paths, a private /tmp, fresh /proc and /dev, no
+    capabilities, no further user namespaces, and the sandbox killed with its parent."""
+    arguments = [
+        "--unshare-all",
+        "--unshare-user",
+        "--disable-userns",
+        "--die-with-parent",
+        "--new-session",
+        "--cap-drop",
+        "ALL",
+    ]
+    for target, path in allow.links:
+        arguments += ["--symlink", target, path]
+    for path in allow.read_only:
+        arguments += ["--ro-bind", path, path]
+    for name in GENERATED_ETC:
+        arguments += ["--ro-bind", str(Path(allow.etc) / name), f"/etc/{name}"]
+    arguments += ["--proc", "/proc", "--dev", "/dev"]
+    arguments += ["--perms", "1777", "--size", str(PRIVATE_SHM_BYTES), "--tmpfs", "/dev/shm"]
+    arguments += ["--perms", "1777", "--size", str(PRIVATE_TMP_BYTES), "--tmpfs", "/tmp"]
+    if allow.view:
+        for entry, is_folder in view_entries(Path(allow.view)):
+            if is_folder:
+                arguments += ["--perms", "0755", "--dir", str(entry)]
+            else:
+                arguments += ["--ro-bind", str(entry), str(entry)]
+    for path in allow.hidden:
+        arguments += ["--perms", "0555", "--size", "4096", "--tmpfs", path, "--remount-ro", path]
+    return arguments
 
 
-PROBE_CODE = r"""
-import json, os, socket, sys
-report = {}
-try:
-    assert open("probe-marker").read() == "outside"
-    open("probe-write", "w").write("x"); report["workdir_writable"] = True
-except (OSError, AssertionError):
-    report["workdir_writable"] = False
-def writable(path):
-    try:
-        with open(os.path.join(path, ".workshop-probe"), "w"):
-            pass
-        os.unlink(os.path.join(path, ".workshop-probe"))
-        return True
-    except OSError:
-        return False
-report["read_only"] = {p: not writable(p) for p in json.loads(sys.argv[1])}
-report["hidden"] = {p: (not os.path.exists(p)) or os.listdir(p) == [] for p in json.loads(sys.argv[2])}
-view = sys.argv[3]
-def view_ok(view, expect_files):
-    # A view that withholds nothing (data generated at scoring time) is empty, and valid.
-    files = [os.path.join(d, f) for d, _, names in os.walk(view) for f in names][:50]
-    if not os.path.isdir(view) or (expect_files and not files):
-        return False
-    return all(len(open(f, "rb").read(2)) > 0 and not os.access(f, os.W_OK) for f in files)
-report["view_visible"] = (not view) or view_ok(view, sys.argv[5] == "1")
-server = socket.socket(); server.bind(("127.0.0.1", 0)); server.listen(1)
-client = socket.create_connection(server.getsockname(), timeout=5)
-report["loopback"] = True
-outside = [i for i in socket.if_nameindex() if i[1] != "lo"]
-report["interfaces"] = [name for _, name in socket.if_nameindex()]
-report["network_isolated"] = not outside
-report["pid_namespace"] = os.getpid() < 10 or not os.path.exists("/proc/%d" % int(sys.argv[4]))
-caps = [l for l in open("/proc/self/status") if l.startswith(("CapEff", "CapBnd"))]
-report["capabilities_dropped"] = all(int(l.split()[1], 16) == 0 for l in caps)
-report["no_new_privs"] = any(l.startswith("NoNewPrivs:\t1") for l in open("/proc/self/status"))
-print("WORKSHOP-PROBE " + json.dumps(report))
-"""
+def bwrap_prefix(bwrap: str, allow: AllowList) -> list[str]:
+    """The command a run is started through: bubblewrap with ``allow`` and, added where the run
+    starts, its own working folder (the only writable host path), then the root made read-only."""
+    fixed = shlex.join([bwrap, *bwrap_arguments(allow)])
+    script = f'W=$(pwd -P) && exec {fixed} --bind "$W" "$W" --remount-ro / --chdir "$W" -- "$@"'
+    return ["/bin/sh", "-c", script, "workshop-sandbox"]
 
 
-def run_probe(
-    prefix: list[str], read_only: list[Path], hidden: list[Path], view: Path | None
-) -> tuple[dict | None, str]:
-    """Run a small Python script through ``prefix`` and report what it could see and do."""
+# ---------------------------------------------------------------------------------------------
+# the probe
+
+
+def plant_files() -> tuple[list[Path], list[str]]:
+    """Files the allow-list must keep out of sight, planted for the probe: one in this account's
+    home, one beside the checkout. Returns (planted files, notes on places that could not be used)."""
+    from workshop.units import REPO
+
+    planted, notes = [], []
+    for label, folder in (("home", Path.home()), ("beside the checkout", REPO.resolve().parent)):
+        try:
+            place = Path(tempfile.mkdtemp(prefix=".workshop-probe-", dir=folder))
+            (place / "answers.txt").write_text("planted by the sandbox probe\n")
+            planted.append(place / "answers.txt")
+        except OSError as error:
+            notes.append(f"could not plant a file {label} ({folder}: {error.strerror or error})")
+    return planted, notes
+
+
+def remove_planted(planted: list[Path]) -> None:
+    for path in planted:
+        shutil.rmtree(path.parent, ignore_errors=True)
+
+
+def run_probe(prefix: list[str], expected: dict, environment: dict[str, str]) -> tuple[dict | None, str]:
+    """Run ``workshop.sandbox_probe`` through ``prefix``; its report, or None and why."""
+    from workshop.units import REPO
+
     workdir = Path(tempfile.mkdtemp(prefix="workshop-probe-"))
     (workdir / "probe-marker").write_text("outside")
     try:
         completed = subprocess.run(
-            [
-                *prefix,
-                sys.executable,
-                "-c",
-                PROBE_CODE,
-                json.dumps([str(p) for p in read_only]),
-                json.dumps([str(p) for p in hidden]),
-                str(view or ""),
-                str(os.getpid()),
-                "1" if view and any(files for _, _, files in os.walk(view)) else "0",
-            ],
+            [*prefix, sys.executable, "-m", "workshop.sandbox_probe", json.dumps(expected)],
             cwd=workdir,
+            env={
+                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                "LANG": "C.UTF-8",
+                "PYTHONPATH": str(REPO),
+                **environment,
+            },
             capture_output=True,
             text=True,
-            timeout=60,
+            timeout=120,
             stdin=subprocess.DEVNULL,
             check=False,
         )
@@ -402,24 +472,54 @@ def run_probe(
     return None, (completed.stderr.strip().splitlines() or ["(no output)"])[-1]
 
 
+def probe_expectations(allow: AllowList, planted: list[Path], required: list[Path] = ()) -> dict:
+    view = Path(allow.view) if allow.view else None
+    return {
+        "allowed": allow.paths(),
+        "links": [path for _, path in allow.links],
+        "planted": [str(path) for path in planted],
+        "read_only": [path for path in allow.read_only if Path(path).is_dir()][:12],
+        "view": allow.view,
+        "expect_view_files": bool(view and any(files for _, _, files in os.walk(view))),
+        "required": [str(path) for path in required],
+        "grader_pid": os.getpid(),
+    }
+
+
+def judge(report: dict) -> dict[str, dict]:
+    """The protections a probe report shows to hold, with the evidence in words."""
+    outside = report["visible_outside"] + report["tmp_extra"]
+    allow_ok = not outside and not report["planted_visible"] and report["view_visible"]
+    return {
+        "network": {
+            "active": report["network_isolated"] and report["loopback"],
+            "detail": f"interfaces inside: {', '.join(report['interfaces'])}",
+        },
+        "read_only": {
+            "active": all(report["read_only"].values()) and report["workdir_writable"],
+            "detail": "not writable: " + ", ".join(p for p, ok in report["read_only"].items() if ok),
+        },
+        "allow_list": {
+            "active": allow_ok,
+            "detail": (
+                "nothing visible outside the allow-list; planted files unseen: "
+                + str(len(report["planted_visible"]) == 0)
+                if allow_ok
+                else "visible outside the allow-list: "
+                + ", ".join((outside + report["planted_visible"])[:10])
+                + ("" if report["view_visible"] else "; the learner view is missing")
+            ),
+        },
+        "pid_namespace": {"active": report["pid_namespace"], "detail": "bwrap --unshare-pid"},
+        "capabilities": {
+            "active": report["capabilities_dropped"] and report["no_new_privs"],
+            "detail": "bwrap --cap-drop ALL --disable-userns; no_new_privs",
+        },
+    }
+
+
 # ---------------------------------------------------------------------------------------------
 # the plan
-
-
-def existing(paths) -> list[Path]:
-    seen, result = set(), []
-    for path in paths:
-        if path is None:
-            continue
-        path = Path(path).expanduser().absolute()
-        try:
-            path = path.resolve()
-        except OSError:
-            continue
-        if path.is_dir() and path not in seen and path != Path("/"):
-            seen.add(path)
-            result.append(path)
-    return result
 
 
 def build_plan(
@@ -429,12 +529,18 @@ def build_plan(
     submissions: Path,
     view: Path | None,
     view_environment: dict[str, str],
+    etc: Path,
     extra_hidden: list[Path] = (),
     memory_bytes: int = GRADE_MEMORY_BYTES,
     pids_max: int = GRADE_PIDS_MAX,
     use_namespaces: bool = True,
 ) -> SandboxPlan:
-    """Probe what this machine allows and return the strongest confinement that works."""
+    """Probe what this machine allows and return the strongest confinement that works.
+
+    ``etc`` is a folder of the batch's own for the generated /etc files; ``view`` the learner
+    view of the data. The submission sees the allow-list only; the scorer the same plus the real
+    data and ``solutions/`` (the generated labs' generator cells), read-only.
+    """
     from workshop import data
 
     plan = SandboxPlan(memory_bytes=memory_bytes, pids_max=pids_max, environment=dict(view_environment))
@@ -455,125 +561,83 @@ def build_plan(
     if plan.pids_root is None:
         plan.warnings.append(f"No pids cgroup ({'; '.join(details)}); relying on the runner's process watchdog.")
 
-    keras_home = Path(os.environ.get("KERAS_HOME", "~/.keras")).expanduser()
-    mirror = os.environ.get("WORKSHOP_DATA_MIRROR")
-    real_data = existing([data.data_dir(), keras_home / "datasets", mirror])
-    # The scorer reads solutions/ (the generated labs' generator cells); submissions must not.
-    solutions = existing([repo / "solutions"])
-    not_for_anyone = existing([repo / ".git", submissions, out_dir, *extra_hidden])
-    hidden = real_data + solutions + not_for_anyone
-    read_only = existing([repo, keras_home, data.data_dir().parent])
-    tmp = Path(tempfile.gettempdir()).resolve()
-    # The scorer: the same confinement, but the real data (not the mirror) and solutions/ visible,
-    # read-only.
-    scorer_hidden = [p for p in not_for_anyone if tmp not in p.parents]
-    scorer_bind_back = [p for p in existing([repo, Path(sys.prefix), data.data_dir()]) if tmp in p.parents]
-    scorer_bind_back = [p for p in scorer_bind_back if not any(o in p.parents for o in scorer_bind_back)]
-    scorer_rehide = [p for p in not_for_anyone if any(b == p or b in p.parents for b in scorer_bind_back)]
-    # What the run needs from below /tmp is bound back into the private /tmp, read-only; the
-    # hidden folders inside it are hidden again. Everything else below /tmp the private /tmp
-    # hides already, so it needs no mount of its own.
-    bind_back = [p for p in existing([repo, Path(sys.prefix)]) if tmp in p.parents]
-    bind_back = [p for p in bind_back if not any(other in p.parents for other in bind_back)]
-    rehide = [p for p in hidden if tmp in p.parents and any(b == p or b in p.parents for b in bind_back)]
-    hidden = [p for p in hidden if tmp not in p.parents]
-    read_only = [p for p in read_only if tmp not in p.parents]
-    if view is not None and tmp not in Path(view).resolve().parents:
-        plan.warnings.append(f"The learner view {view} is not under {tmp}; it will not be visible in the sandbox.")
-
-    ip = shutil.which("ip") or next((p for p in ("/usr/sbin/ip", "/sbin/ip") if os.path.exists(p)), None)
-    missing = [tool for tool in ("unshare", "setpriv", "mount") if shutil.which(tool) is None]
+    bwrap = shutil.which("bwrap")
     if not use_namespaces:
-        plan.warnings.append("Namespaces turned off (--no-namespaces): no network, file-system or PID confinement.")
-    elif missing:
-        plan.warnings.append(f"No namespaces: {', '.join(missing)} not found.")
-    else:
-        script = setup_script(
-            ip=ip,
-            read_only=read_only,
-            hidden=hidden,
-            tmp=tmp,
-            view=Path(view) if view else None,
-            bind_back=bind_back,
-            rehide=rehide,
+        plan.warnings.append("Sandbox turned off (--no-namespaces): no network, file-system or PID confinement.")
+    elif bwrap is None:
+        plan.warnings.append(
+            "No sandbox: bubblewrap is not installed (`bwrap` not found on PATH). Install it "
+            "(Debian/Ubuntu: sudo apt-get install bubblewrap; Fedora: sudo dnf install bubblewrap)."
         )
-        attempts = [("root", False)] if os.geteuid() == 0 else []
-        attempts.append(("user namespace", True))
-        errors = []
-        for mechanism, user_namespace in attempts:
-            prefix = namespace_prefix(script, user_namespace=user_namespace)
-            report, error = run_probe(prefix, read_only + bind_back, hidden + rehide, Path(view) if view else None)
-            if report is None:
-                errors.append(f"{mechanism}: {error}")
-                continue
-            plan.prefix, plan.mechanism = prefix, f"unshare ({mechanism})"
-            plan.scorer_prefix = namespace_prefix(
-                setup_script(
-                    ip=ip,
-                    read_only=read_only,
-                    hidden=scorer_hidden,
-                    tmp=tmp,
-                    view=None,
-                    bind_back=scorer_bind_back,
-                    rehide=scorer_rehide,
-                ),
-                user_namespace=user_namespace,
-            )
+    else:
+        keras_home = Path(os.environ.get("KERAS_HOME", "~/.keras")).expanduser()
+        real_data = existing([data.data_dir(), keras_home, os.environ.get("WORKSHOP_DATA_MIRROR")])
+        never = existing([repo / ".git", repo / "solutions", submissions, out_dir, *extra_hidden]) + real_data
+        folders, links = system_paths()
+        read_only = outermost([*existing(folders), *python_runtime(repo)])
+        allow = AllowList(
+            read_only=[str(p) for p in read_only],
+            links=links,
+            etc=str(write_generated_etc(etc)),
+            view=str(view) if view else None,
+            hidden=[str(p) for p in never if any(inside(p, r) for r in read_only)],
+        )
+        scorer_extra = existing([data.data_dir(), repo / "solutions"])
+        scorer_allow = AllowList(
+            read_only=[str(p) for p in outermost([*read_only, *scorer_extra])],
+            links=links,
+            etc=allow.etc,
+            hidden=[str(p) for p in never if p not in scorer_extra and any(inside(p, r) for r in read_only)],
+        )
+        plan.allow_list, plan.scorer_allow_list = asdict(allow), asdict(scorer_allow)
+        planted, notes = plant_files()
+        try:
+            prefix = bwrap_prefix(bwrap, allow)
+            report, error = run_probe(prefix, probe_expectations(allow, planted), view_environment)
+            scorer_prefix = bwrap_prefix(bwrap, scorer_allow)
             scorer_report, scorer_error = run_probe(
-                plan.scorer_prefix, read_only + scorer_bind_back, scorer_hidden + scorer_rehide, None
+                scorer_prefix, probe_expectations(scorer_allow, planted, scorer_extra), {}
             )
-            scorer_ok = bool(scorer_report) and (
-                scorer_report["network_isolated"]
-                and all(scorer_report["read_only"].values())
-                and all(scorer_report["hidden"].values())
+        finally:
+            remove_planted(planted)
+        plan.warnings += [f"Sandbox probe: {note}." for note in notes]
+        if report is None:
+            plan.warnings.append(
+                f"No sandbox: bubblewrap could not start here ({error}). As an ordinary user it needs "
+                "unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, or "
+                "user.max_user_namespaces > 0)."
             )
-            protections["scorer"] = {
-                "active": scorer_ok,
-                "detail": (
-                    "no network, read-only; hidden: " + ", ".join(str(p) for p in scorer_hidden + scorer_rehide)
-                    if scorer_report
-                    else f"probe failed: {scorer_error}"
-                ),
-            }
-            protections["network"] = {
-                "active": report["network_isolated"] and report["loopback"],
-                "detail": f"interfaces inside: {', '.join(report['interfaces'])}",
-            }
-            ro_ok = all(report["read_only"].values()) and report["workdir_writable"]
-            protections["read_only"] = {
-                "active": ro_ok,
-                "detail": "not writable: " + ", ".join(p for p, ok in report["read_only"].items() if ok),
-            }
-            hidden_ok = all(report["hidden"].values()) and report["view_visible"]
-            protections["hidden"] = {
-                "active": hidden_ok,
-                "detail": "empty inside: "
-                + ", ".join(p for p, ok in report["hidden"].items() if ok)
-                + f"; private {tmp}",
-            }
-            protections["pid_namespace"] = {"active": report["pid_namespace"], "detail": "unshare --pid"}
-            protections["capabilities"] = {
-                "active": report["capabilities_dropped"] and report["no_new_privs"],
-                "detail": "setpriv --bounding-set=-all --no-new-privs",
-            }
-            protections["parent_death"] = {"active": True, "detail": "setpriv --pdeathsig KILL + unshare --kill-child"}
-            for name in ("network", "read_only", "hidden", "pid_namespace", "capabilities", "scorer"):
+        else:
+            plan.prefix, plan.scorer_prefix = prefix, scorer_prefix
+            plan.mechanism = f"bubblewrap ({'root' if os.geteuid() == 0 else 'ordinary user'})"
+            protections.update(judge(report))
+            protections["parent_death"] = {"active": True, "detail": "bwrap --die-with-parent"}
+            if scorer_report is None:
+                protections["scorer"] = {"active": False, "detail": f"probe failed: {scorer_error}"}
+            else:
+                scorer = judge(scorer_report)
+                missing = [p for p, seen in scorer_report["required_visible"].items() if not seen]
+                scorer_ok = all(scorer[name]["active"] for name in ("network", "read_only", "allow_list"))
+                protections["scorer"] = {
+                    "active": scorer_ok and not missing,
+                    "detail": (
+                        "the allow-list, no network, read-only, plus (read-only): "
+                        + ", ".join(str(p) for p in scorer_extra)
+                        + (f"; missing inside: {', '.join(missing)}" if missing else "")
+                        + ("" if scorer_ok else f"; {scorer['allow_list']['detail']}")
+                    ),
+                }
+            for name in ("network", "read_only", "allow_list", "pid_namespace", "capabilities", "scorer"):
                 if not protections[name]["active"]:
                     plan.warnings.append(
                         f"Sandbox probe: {name} is NOT effective here ({protections[name]['detail']})."
                     )
-            break
-        else:
-            plan.warnings.append(
-                "No namespaces (not root and no unprivileged user namespaces?): submissions can reach the "
-                "network and read or write whatever this user can. " + "; ".join(errors)
-            )
     if view is not None and view_environment:
         protections["held_out_withheld"] = {
-            "active": protections["hidden"]["active"],
+            "active": protections["allow_list"]["active"],
             "detail": "learner view "
             + ", ".join(f"{k}={v}" for k, v in view_environment.items())
-            + ("" if protections["hidden"]["active"] else " (but the real files stay readable: no namespaces)"),
+            + ("" if protections["allow_list"]["active"] else " (but the real files stay readable: no sandbox)"),
         }
     elif view is not None:
         protections["held_out_withheld"] = {
