@@ -34,13 +34,17 @@ def diagnose(task, model, goal) -> str:
         try:
             value = task.evaluate(model).get(goal.metric)
         except ModelShapeError:
+            if not shapes:  # the task reads no arrays through fit_to_input: nothing to try
+                return ""
             continue
         except Exception:  # noqa: BLE001, S112 - a diagnosis that fails says nothing; the score stands
             continue
         finally:
             OUTSIDE_STEPS.reset(tokens[0])
             RAW_SHAPES.reset(tokens[1])
-        if not goal.is_met(value) or not shapes:
+        if not shapes:  # this task does not feed arrays through fit_to_input: nothing to try
+            return ""
+        if not goal.is_met(value):
             continue
         raw, dtype = shapes[0]
         done = " and ".join(STEPS[step][0] for step in steps)
