@@ -565,8 +565,9 @@ def run_all(
 def prepare_sandbox(spec: SandboxSpec, report_path: Path, log=sys.stderr):
     """On this machine: the learner view (in this machine's /tmp) and the probed sandbox plan.
 
-    Writes the probe's report to ``report_path``; returns ``(plan, view)``. The caller removes the
-    view when the batch is done.
+    Writes the probe's report to ``report_path``; returns ``(plan, scratch)``: the batch's own
+    folder holding the view and the sandbox's generated /etc files, which the caller removes when
+    the batch is done.
     """
     from workshop import sandbox
     from workshop.tasks import get_task
@@ -581,34 +582,31 @@ def prepare_sandbox(spec: SandboxSpec, report_path: Path, log=sys.stderr):
         owner = stale.name.rpartition("-")[2]
         if not (owner.isdigit() and psutil.pid_exists(int(owner))):  # another live worker's view stays
             shutil.rmtree(stale, ignore_errors=True)
-    view = Path(tempfile.mkdtemp(prefix=f"workshop-grade-view-{tag}-", suffix=f"-{os.getpid()}"))
+    scratch = Path(tempfile.mkdtemp(prefix=f"workshop-grade-view-{tag}-", suffix=f"-{os.getpid()}"))
     try:
+        scratch.chmod(0o755)
+        view = scratch / "data"
+        view.mkdir(mode=0o755)
         view_environment = get_task(unit.task).learner_view(view)
-        view.chmod(0o755)
         plan = sandbox.build_plan(
             repo=Path(spec.repo),
             out_dir=Path(spec.out_dir),
             submissions=Path(spec.submissions),
             view=view,
             view_environment=view_environment,
+            etc=scratch / "etc",
             extra_hidden=[Path(path) for path in spec.extra_hidden],
             memory_bytes=spec.memory_bytes or sandbox.GRADE_MEMORY_BYTES,
             use_namespaces=spec.use_namespaces,
         )
     except BaseException:
-        shutil.rmtree(view, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
         raise
     report = {"unit": unit.name, "probed_at": now(), "host": os.uname().nodename, "pid": os.getpid(), **plan.report()}
-    for key in ("prefix", "scorer_prefix"):
-        prefix = report.get(key) or []
-        if "-c" in prefix:  # the setup script on its own, readable
-            script_at = prefix.index("-c") + 1
-            report[f"{key}_script"] = prefix[script_at].splitlines()
-            report[key] = [*prefix[:script_at], f"<{key}_script>", *prefix[script_at + 1 :]]
     atomic.write_text(report_path, json.dumps(report, indent=2) + "\n")
     for warning in plan.warnings:
         print(f"warning: {warning}", file=log)
-    return plan, view
+    return plan, scratch
 
 
 def sandbox_refusal(plan, spec: SandboxSpec) -> str | None:
@@ -616,10 +614,12 @@ def sandbox_refusal(plan, spec: SandboxSpec) -> str | None:
 
     One that writes into solutions/ or reads the held-out labels would otherwise do so unnoticed,
     so a batch (or a worker) that gets a reason stops before any submission runs."""
-    protections = ("network", "read_only", "hidden", "scorer")
+    protections = ("network", "read_only", "allow_list", "scorer")
     failing = [name for name in protections if not plan.protections.get(name, {}).get("active")]
     if spec.use_namespaces and failing:
-        return f"The sandbox does not hold on {os.uname().nodename} ({', '.join(failing)} not effective)"
+        reasons = [w for w in plan.warnings if w.startswith(("No sandbox", "Sandbox probe: "))]
+        because = f": {' '.join(reasons)}" if reasons else ""
+        return f"The sandbox does not hold on {os.uname().nodename} ({', '.join(failing)} not effective){because}"
     return None
 
 
