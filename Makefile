@@ -17,7 +17,7 @@ MKDOCS_ENV := NO_MKDOCS_2_WARNING=1 $(if $(TRACK),WORKSHOP_TRACK=$(TRACK))
 NODE_STAMP := node_modules/.installed-$(shell cat package-lock.json 2>/dev/null | cksum | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data exercises site site-learner serve test check browser lint format clean
+.PHONY: help setup data exercises site site-learner serve demo-models wheelhouse test check browser lint format clean
 
 help: ## list the tasks
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -54,6 +54,15 @@ site-learner: data ## build the learner site (no solutions, no training) into si
 serve: data ## build and serve the learner site on 127.0.0.1:8000 (HOST=0.0.0.0: the room; SOLUTIONS=1: instructor)
 	$(MKDOCS_ENV) WORKSHOP_SOLUTIONS=$(SOLUTIONS) $(BIN)/mkdocs build --strict --site-dir $(SITE_DIR)
 	$(BIN)/python -m workshop.serve --host $(HOST) --port $(PORT) $(if $(filter 1,$(SOLUTIONS)),--solutions --what "instructor site",--what "learner site") $(SITE_DIR)
+
+# The in-page demos of a build that does not train (a fresh clone, the Pages workflow) come from here.
+demo-models: data ## train the demo units' reference solutions if not cached, export them to workshop/demo_models/ (commit it)
+	@mkdir -p .cache
+	flock .cache/train.lock $(BIN)/python -m workshop.demos --train
+
+WHEELHOUSE ?= wheelhouse
+wheelhouse: setup ## download the learners' packages for Linux, macOS and Windows into wheelhouse/ (needs internet; WHEELHOUSE=DIR)
+	$(BIN)/python -m workshop.wheelhouse $(WHEELHOUSE)
 
 browser: ## install Debian's Chromium for the browser tests, if missing
 	@test -x /usr/bin/chromium || { \

@@ -271,3 +271,46 @@ def test_a_corrupt_or_unreachable_http_mirror_is_an_error_that_says_so(tmp_path)
     completed = fetch_command(tmp_path, "auto-mpg", "--mirror", dead)
     assert completed.returncode == 2 and f"the mirror {dead} could not be reached" in completed.stderr
     assert "is its server running?" in completed.stderr
+
+
+# --- Packages for a mixed room -------------------------------------------------------------------
+
+
+def pypi_reachable() -> bool:
+    try:
+        socket.create_connection(("pypi.org", 443), timeout=5).close()
+        return True
+    except OSError:
+        return False
+
+
+def test_the_wheelhouse_recipe_resolves_each_platforms_markers_and_downloads_binary_wheels_only(capsys):
+    from workshop import wheelhouse
+
+    assert wheelhouse.make(Path("/tmp/wh"), show_only=True) == 0
+    printed = capsys.readouterr().out
+    for name in ("linux-x86_64", "macos-arm64", "windows-x86_64"):
+        platform = wheelhouse.PLATFORMS[name]
+        assert f"--python-platform {platform.uv}" in printed, name
+        assert f"--platform {platform.pip[0]}" in printed, name
+    assert printed.count("--only-binary=:all:") == 3 and printed.count("--no-deps") == 3
+    assert "pyproject.toml" in printed and "build-requirements.in" in printed
+    assert wheelhouse.build_requirements(), "pip install -e . offline needs the build backend's wheel"
+
+
+@pytest.mark.skipif(not pypi_reachable(), reason="needs PyPI")
+def test_a_small_wheelhouse_for_three_platforms(tmp_path):
+    """psutil has a wheel per platform; tqdm needs colorama on Windows only (a platform marker)."""
+    from workshop import wheelhouse
+
+    requirements = tmp_path / "small.in"
+    requirements.write_text("psutil==7.2.2\ntqdm==4.70.1\n")
+    assert wheelhouse.make(tmp_path / "wh", sources=[requirements]) == 0
+    wheels = {folder.name: sorted(p.name for p in folder.glob("*.whl")) for folder in (tmp_path / "wh").iterdir()}
+    assert any("win_amd64" in name for name in wheels["windows-x86_64"]), wheels
+    assert any("macosx_11_0_arm64" in name for name in wheels["macos-arm64"]), wheels
+    assert any("manylinux" in name and "x86_64" in name for name in wheels["linux-x86_64"]), wheels
+    assert any(name.startswith("colorama-") for name in wheels["windows-x86_64"])
+    assert not any(name.startswith("colorama-") for name in wheels["macos-arm64"] + wheels["linux-x86_64"])
+    sums = (tmp_path / "wh" / "SHA256SUMS").read_text().splitlines()
+    assert len(sums) == sum(map(len, wheels.values()))

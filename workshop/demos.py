@@ -12,6 +12,14 @@ For the units listed in ``DEMOS``, the site build takes the model the reference 
 The unit's pages get a "Try the reference model" section: sample inputs with the model's answers
 computed here (so the page says something without JavaScript), and, with JavaScript
 (``docs/javascripts/workshop-demo.js``), controls to make an input of one's own.
+
+A build that does not train (a fresh clone, the GitHub Pages workflow) takes the demos from the
+committed artefact in ``workshop/demo_models/``: each unit's ``model.onnx`` and ``demo.json`` and,
+in ``manifest.json``, the sha256 of both, of the solution's code (its lines that are not comments,
+so an edit of the lesson text in it keeps the model) and of the unit's data checksums. The build
+uses a unit's files only when all of these match; otherwise the page has no demo and the build log
+says why. ``make demo-models`` remakes the artefact from the models the reference solutions
+trained (training those not in the cache, under ``.cache/train.lock``).
 """
 
 from __future__ import annotations
@@ -22,6 +30,8 @@ import html
 import io
 import json
 import logging
+import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +48,8 @@ RUNTIME_FILES = ("ort.wasm.min.js", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd
 RUNTIME_URI = "javascripts/onnxruntime/"
 SCRIPT_URI = "javascripts/workshop-demo.js"
 EXPORT_CACHE = REPO / ".cache" / "demos"
+ARTEFACT_DIR = REPO / "workshop" / "demo_models"
+MANIFEST = ARTEFACT_DIR / "manifest.json"
 FASHION_CLASSES = [
     "T-shirt/top",
     "Trouser",
@@ -162,11 +174,11 @@ def file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
-def export_unit(unit: Unit) -> tuple[bytes, dict] | None:
+def export_unit(unit: Unit, model_path: Path | None = None) -> tuple[bytes, dict] | None:
     """``(model.onnx, demo.json)`` for a unit with a demo whose reference model is in the cache
     (exported once per model file, then read from ``.cache/demos``), else None."""
     demo = DEMOS.get(unit.name)
-    model_path = cache.model_path(unit)
+    model_path = model_path or cache.model_path(unit)
     if demo is None or not model_path.exists():
         return None
     key = EXPORT_CACHE / f"{unit.name}-{file_digest(model_path)}-{source_digest()}"
@@ -195,6 +207,148 @@ def source_digest() -> str:
     """This module and the converter: a change to either makes the exports again."""
     here = Path(__file__).resolve().parent
     return hashlib.sha256((here / "demos.py").read_bytes() + (here / "onnx_export.py").read_bytes()).hexdigest()[:8]
+
+
+# --- The committed artefact: demos for builds that do not train --------------------------------
+
+
+def code_lines(lines) -> list[str]:
+    """The lines of code: no blank line, no comment (jupytext's cell markers and Markdown are comments)."""
+    return [line.rstrip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def code_digest(unit: Unit) -> str:
+    return sha256_text("\n".join(code_lines(unit.solution_path.read_text(encoding="utf-8").splitlines())))
+
+
+def data_digest(unit: Unit) -> str:
+    return sha256_text(json.dumps(cache.data_checksums(unit), sort_keys=True))
+
+
+def executed_code_digest(notebook_path: Path, length: int) -> str | None:
+    """The code digest of an executed notebook's first `length` code lines (the runner adds its own after)."""
+    try:
+        notebook = json.loads(notebook_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    lines = [
+        line
+        for cell in notebook.get("cells", [])
+        if cell.get("cell_type") == "code"
+        for line in "".join(cell.get("source", "")).splitlines()
+    ]
+    code = code_lines(lines)
+    return sha256_text("\n".join(code[:length])) if len(code) >= length else None
+
+
+def trained_model(unit: Unit) -> Path | None:
+    """The model the unit's reference solution trained: the cache's for the current key, else the
+    newest cached run whose code is this solution's code (a comment edit changes the key only)."""
+    if cache.model_path(unit).exists():
+        return cache.model_path(unit)
+    wanted, length = code_digest(unit), len(code_lines(unit.solution_path.read_text(encoding="utf-8").splitlines()))
+    runs = sorted(cache.CACHE_DIR.glob(f"{unit.name}-*.keras"), key=lambda path: path.stat().st_mtime, reverse=True)
+    for model in runs:
+        if executed_code_digest(model.with_suffix(".ipynb"), length) == wanted:
+            return model
+    return None
+
+
+def load_manifest() -> dict:
+    try:
+        return json.loads(MANIFEST.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"units": {}}
+
+
+def committed_export(unit: Unit) -> tuple[tuple[bytes, dict] | None, str]:
+    """The unit's demo from the committed artefact, verified, and why not when it is not usable."""
+    entry = load_manifest().get("units", {}).get(unit.name)
+    if entry is None:
+        return None, f"{MANIFEST.relative_to(REPO)} has no demo model for it (`make demo-models` adds it)"
+    if entry.get("code_sha256") != code_digest(unit):
+        return None, (
+            f"its solution's code changed since the committed demo model was trained ({entry.get('trained')}): "
+            "`make demo-models` trains and exports it again"
+        )
+    if entry.get("data_sha256") != data_digest(unit):
+        return None, "its data sets changed since the committed demo model was trained: `make demo-models`"
+    folder = ARTEFACT_DIR / unit.name
+    try:
+        model, data = (folder / "model.onnx").read_bytes(), (folder / "demo.json").read_bytes()
+    except OSError as error:
+        return None, f"the committed demo model is incomplete ({error.strerror}: {error.filename})"
+    if hashlib.sha256(model).hexdigest() != entry.get("onnx_sha256") or (
+        hashlib.sha256(data).hexdigest() != entry.get("json_sha256")
+    ):
+        return None, f"the files in {folder.relative_to(REPO)} do not match {MANIFEST.name}'s checksums"
+    return (model, json.loads(data)), "committed"
+
+
+def save_artefact(names: list[str] | None = None, train: bool = False) -> list[str]:
+    """Write the demo units' exported models into the artefact; return the units with no trained model."""
+    from workshop.units import all_units
+
+    units = [unit for unit in all_units() if unit.name in DEMOS and (names is None or unit.name in names)]
+    manifest = load_manifest()
+    missing = []
+    for unit in units:
+        model = trained_model(unit)
+        if model is None and train:
+            from workshop.runner import run_unit
+
+            print(f"{unit.name}: training the reference solution (no cached run of this code)", flush=True)
+            result = run_unit(unit.solution_path, unit, executed_path=cache.executed_path(unit))
+            if result.status != "ok":
+                raise RuntimeError(f"{unit.name}: the reference solution failed: {result.message}")
+            model = cache.model_path(unit)
+        if model is None:
+            missing.append(unit.name)
+            continue
+        onnx_bytes, data = export_unit(unit, model)
+        content = json.dumps(data, separators=(",", ":")).encode()
+        folder = ARTEFACT_DIR / unit.name
+        atomic.write_bytes(folder / "model.onnx", onnx_bytes)
+        atomic.write_bytes(folder / "demo.json", content)
+        trained = time.gmtime(model.stat().st_mtime)
+        manifest.setdefault("units", {})[unit.name] = {
+            "code_sha256": code_digest(unit),
+            "data_sha256": data_digest(unit),
+            "onnx_sha256": hashlib.sha256(onnx_bytes).hexdigest(),
+            "json_sha256": hashlib.sha256(content).hexdigest(),
+            "keras_sha256": hashlib.sha256(model.read_bytes()).hexdigest(),
+            "exporter": source_digest(),
+            "packages": cache.package_versions(),
+            "trained": time.strftime("%Y-%m-%d", trained),
+        }
+        print(f"{unit.name}: {len(onnx_bytes) / 1e6:.2f} MB model + {len(content) / 1e3:.0f} kB data -> {folder}")
+    manifest["units"] = dict(sorted(manifest.get("units", {}).items()))
+    atomic.write_text(MANIFEST, json.dumps(manifest, indent=2) + "\n")
+    return missing
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m workshop.demos", description="Write the committed demo models (workshop/demo_models/)."
+    )
+    parser.add_argument("units", nargs="*", help="demo units to write (default: all of them)")
+    parser.add_argument("--train", action="store_true", help="train the reference solutions not in the cache")
+    args = parser.parse_args(argv)
+    missing = save_artefact(args.units or None, train=args.train)
+    if missing:
+        print(
+            f"No trained model for {', '.join(missing)}: run `make demo-models` (it trains them), "
+            "or `make site` first.",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
 
 
 # --- What the page shows without JavaScript --------------------------------------------------
@@ -326,3 +480,7 @@ def section_html(unit: Unit, data: dict, base: str, model_bytes: int) -> str:
 
 def runtime_bytes() -> int:
     return sum((RUNTIME_DIR / name).stat().st_size for name in RUNTIME_FILES)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -259,9 +259,12 @@ def add_demos(units: list[Unit], files: Files, config) -> None:
     for unit in units:
         if unit.name not in demos.DEMOS:
             continue
-        exported = demos.export_unit(unit)
+        exported, source = demos.export_unit(unit), "trained here"
         if exported is None:
-            log.info("%s: no trained reference model in the cache, so no demo (`make site` trains it)", unit.name)
+            # A build that does not train (a fresh clone, the publishing workflow): the committed models.
+            exported, source = demos.committed_export(unit)
+        if exported is None:
+            log.info("%s: no demo: no trained reference model in the cache, and %s", unit.name, source)
             continue
         model, data = exported
         content = json.dumps(data).encode()
@@ -269,11 +272,13 @@ def add_demos(units: list[Unit], files: Files, config) -> None:
         files.append(File.generated(config, f"demos/{unit.name}/demo.json", content=content))
         DEMO_PAGES[unit.name] = (data, len(model))
         log.info(
-            "Demo %s: %.1f MB model + %.0f kB data, and %.1f MB of onnxruntime-web, fetched on the first prediction",
+            "Demo %s: %.1f MB model + %.0f kB data, and %.1f MB of onnxruntime-web, fetched on the first prediction"
+            " (model %s)",
             unit.name,
             len(model) / 1e6,
             len(content) / 1e3,
             demos.runtime_bytes() / 1e6,
+            source,
         )
     if DEMO_PAGES:
         missing = [name for name in demos.RUNTIME_FILES if not (demos.RUNTIME_DIR / name).is_file()]
