@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from snooping import SNOOPER, Planted, leaks, plant_around
 
 from workshop import data
 from workshop.units import REPO, load_unit
@@ -131,6 +132,10 @@ def test_a_dask_cluster_grades_right_and_a_worker_without_a_sandbox_refuses_work
         UNTRAINED + f"\n# %%\nopen({str(data.file_path('fashion-mnist', 't10k-labels-idx1-ubyte.gz'))!r}, 'rb')\n"
     )
     (submissions / "untrained.py").write_text(UNTRAINED)
+    # On a worker too, the snooper finds nothing of the machine (home, beside the checkout, classmates).
+    (submissions / "snooper.py").write_text(SNOOPER)
+    planted = Planted()
+    plant_around(planted, Path.home(), REPO.parent, submissions / "classmate.py")
     keep = [REPO, Path(sys.prefix), tmp_path, data.data_dir()]
 
     # A worker on which no sandbox can be built (no `bwrap` on its PATH): it grades nothing.
@@ -140,7 +145,7 @@ def test_a_dask_cluster_grades_right_and_a_worker_without_a_sandbox_refuses_work
     assert completed.returncode == 3, completed.stderr
     assert "run the same command again" in completed.stderr
     rows = rows_of(out_dir)
-    assert sorted(rows) == ["ada", "broken", "peeker", "untrained"]
+    assert sorted(rows) == ["ada", "broken", "classmate", "peeker", "snooper", "untrained"]
     for row in rows.values():
         assert row["status"] == "grader-error" and row["passed"] == "false", row
         assert "sandbox does not hold" in row["message"] and "not of the submission" in row["message"]
@@ -148,14 +153,19 @@ def test_a_dask_cluster_grades_right_and_a_worker_without_a_sandbox_refuses_work
     assert canvas[2] == "ada,,,ada,," and canvas[1].startswith("Points Possible")  # no zero for the grader's fault
 
     # Two good workers, one of them with a /tmp of its own: the rerun grades every row it could not.
-    with cluster(tmp_path, [([], {}), (own_tmp_prefix(keep), {})]) as address:
-        completed = grade_on(address, submissions, out_dir)
+    try:
+        with cluster(tmp_path, [([], {}), (own_tmp_prefix(keep), {})]) as address:
+            completed = grade_on(address, submissions, out_dir)
+    finally:
+        planted.remove()
     assert completed.returncode == 0, completed.stderr + completed.stdout
     rows = rows_of(out_dir)
     assert rows["ada"]["status"] == "ok" and rows["ada"]["passed"] == "true", rows["ada"]
     assert "Syntax error" in rows["broken"]["message"]
     assert rows["peeker"]["status"] == "error" and "t10k" in rows["peeker"]["message"]
     assert rows["untrained"]["status"] == "ok" and rows["untrained"]["passed"] == "false"
+    assert "CHANNEL-OK" in rows["snooper"]["message"] and "found []" in rows["snooper"]["message"], rows["snooper"]
+    assert leaks(out_dir, planted) == []
     reports = [json.loads(path.read_text()) for path in (out_dir / "sandbox-workers").glob("*.json")]
     # Each good worker built its own view and probed its own sandbox, which held.
     held = [report for report in reports if {"network", "read_only", "allow_list", "scorer"} <= set(report["active"])]

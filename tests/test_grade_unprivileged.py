@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from snooping import SNOOPER, Planted, leaks, plant_around
 
 from workshop import data
 from workshop.units import REPO, load_unit
@@ -58,6 +59,7 @@ def account():
 @pytest.mark.slow
 def test_an_ordinary_user_grades_a_hostile_class_with_the_same_verdicts(account):
     home = Path(tempfile.mkdtemp(prefix="workshop-unprivileged-"))
+    planted = Planted()
     try:
         home.chmod(0o755)
         mirror = home / "mirror" / "fashion-mnist"
@@ -75,6 +77,10 @@ def test_an_ordinary_user_grades_a_hostile_class_with_the_same_verdicts(account)
         )
         (submissions / "writer.py").write_text(UNTRAINED + f"\n# %%\nopen({str(labels)!r}, 'wb').write(b'x')\n")
         shutil.copy(load_unit(UNIT).exercise_path.with_suffix(".ipynb"), submissions / "stub.ipynb")
+        # The snooper looks for a private file in the grading account's home, a notebook beside the
+        # checkout (readable by this account outside the sandbox) and a classmate's submission.
+        (submissions / "snooper.py").write_text(SNOOPER)
+        plant_around(planted, home / "private", REPO.parent, submissions / "classmate.py")
         venv = home / "venv"
         subprocess.run([str(DEBIAN_PYTHON), "-m", "venv", "--without-pip", str(venv)], check=True)
         (next((venv / "lib").glob("python3.*")) / "site-packages" / "borrowed.pth").write_text(
@@ -112,6 +118,7 @@ def test_an_ordinary_user_grades_a_hostile_class_with_the_same_verdicts(account)
             python, "-m", "workshop", "grade", "--exercise", UNIT, str(submissions), "--out", str(out_dir), "-j", "2"
         )
         assert graded.returncode == 0, graded.stderr + graded.stdout
+        planted.remove()
         report = json.loads((out_dir / "sandbox.json").read_text())
         assert report["mechanism"] == "bubblewrap (ordinary user)", report["mechanism"]
         assert {"network", "read_only", "allow_list", "scorer"} <= set(report["active"]), report
@@ -120,8 +127,10 @@ def test_an_ordinary_user_grades_a_hostile_class_with_the_same_verdicts(account)
         verdicts = {learner: (row["status"], row["passed"]) for learner, row in rows.items()}
         assert verdicts == {
             "broken": ("error", "false"),
+            "classmate": ("ok", "false"),
             "network": ("error", "false"),
             "peeker": ("error", "false"),
+            "snooper": ("error", "false"),
             "stub": ("error", "false"),
             "untrained": ("ok", "false"),
             "writer": ("error", "false"),
@@ -130,5 +139,8 @@ def test_an_ordinary_user_grades_a_hostile_class_with_the_same_verdicts(account)
         assert "Complete this cell" in rows["stub"]["message"]
         assert "held-out data, scored by the runner" in rows["untrained"]["message"]
         assert labels.read_bytes() == before  # the instructor's data is unchanged
+        assert "CHANNEL-OK" in rows["snooper"]["message"] and "found []" in rows["snooper"]["message"]
+        assert leaks(out_dir, planted) == []
     finally:
+        planted.remove()
         shutil.rmtree(home, ignore_errors=True)

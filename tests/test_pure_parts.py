@@ -75,8 +75,8 @@ def test_a_declaration_missing_fields_names_them():
 
 
 def test_the_sandbox_is_built_from_the_allow_list_in_order(tmp_path):
-    """Binds before the private /tmp, the view's folders re-created in it, hidden folders covered
-    last; the run's own folder is added where it starts, then the root is made read-only."""
+    """The private /tmp before the binds (a virtual environment may live in /tmp), the view's
+    folders re-created in it, hidden folders covered last; the run's own folder is added where it starts, then the root is made read-only."""
     view = tmp_path / "view"
     (view / "keras" / "datasets" / "x").mkdir(parents=True)
     (view / "keras" / "datasets" / "x" / "f.gz").write_bytes(b"x")
@@ -91,10 +91,10 @@ def test_the_sandbox_is_built_from_the_allow_list_in_order(tmp_path):
     joined = " ".join(arguments)
     steps = [
         "--unshare-all",
+        "--tmpfs /tmp",
         "--symlink usr/bin /bin",
         "--ro-bind /usr /usr",
         f"--ro-bind {tmp_path / 'etc' / 'passwd'} /etc/passwd",
-        "--tmpfs /tmp",
         f"--dir {view}",
         f"--ro-bind {view / 'keras' / 'datasets' / 'x'} {view / 'keras' / 'datasets' / 'x'}",
         "--tmpfs /venv/secret --remount-ro /venv/secret",

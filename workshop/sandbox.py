@@ -303,22 +303,35 @@ def python_runtime(repo: Path) -> list[Path]:
     """What the notebook's Python needs: its prefixes (the virtual environment and the interpreter
     it was made from) and every folder on its import path, plus the course's own package.
 
-    Nothing else of the checkout: a path on ``sys.path`` that is the checkout or lies in it (pytest
-    adds ``tests/``) is left out unless it is in the virtual environment, and so is a folder that
-    holds the checkout (binding it would show everything beside it)."""
+    Nothing else of the checkout: the import path is the one a run's fresh interpreter has (not
+    this process's, which holds the folder it was started from, and pytest's ``tests/``), and the
+    checkout on it, or a folder that holds the checkout, is narrowed to ``workshop/``."""
     repo = repo.resolve()
     venv = Path(sys.prefix).resolve()
     candidates = existing(
-        [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, *(p for p in sys.path if p)]
+        [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, *child_import_path(repo)]
     )
-    runtime = []
-    for path in candidates:
-        if inside(path, repo) and not inside(path, venv):
-            continue
-        if inside(repo, path) and path != venv:
-            continue
-        runtime.append(path)
+    # The checkout itself (on the path so that `workshop` imports) and any folder holding it are
+    # narrowed to the package; a folder inside it that the run imports from (a .venv) stays.
+    runtime = [path for path in candidates if not inside(repo, path) or path == venv]
     return outermost([*runtime, *existing([repo / "workshop"])])
+
+
+def child_import_path(repo: Path) -> list[str]:
+    """The import path of a run's Python, as a fresh interpreter started like the runner starts
+    one reports it (this process's own ``sys.path`` also holds the folder it was started from,
+    which a run never needs: an instructor's home, say)."""
+    with tempfile.TemporaryDirectory(prefix="workshop-path-") as folder:
+        completed = subprocess.run(
+            [sys.executable, "-c", "import json, sys; print(json.dumps(sys.path[1:]))"],
+            cwd=folder,
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(repo), "HOME": folder},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+    return json.loads(completed.stdout)
 
 
 def system_paths() -> tuple[list[Path], list[tuple[str, str]]]:
@@ -384,15 +397,16 @@ def bwrap_arguments(allow: AllowList) -> list[str]:
         "--cap-drop",
         "ALL",
     ]
+    # The private folders first: a virtual environment or a view under /tmp is bound into them.
+    arguments += ["--proc", "/proc", "--dev", "/dev"]
+    arguments += ["--perms", "1777", "--size", str(PRIVATE_SHM_BYTES), "--tmpfs", "/dev/shm"]
+    arguments += ["--perms", "1777", "--size", str(PRIVATE_TMP_BYTES), "--tmpfs", "/tmp"]
     for target, path in allow.links:
         arguments += ["--symlink", target, path]
     for path in allow.read_only:
         arguments += ["--ro-bind", path, path]
     for name in GENERATED_ETC:
         arguments += ["--ro-bind", str(Path(allow.etc) / name), f"/etc/{name}"]
-    arguments += ["--proc", "/proc", "--dev", "/dev"]
-    arguments += ["--perms", "1777", "--size", str(PRIVATE_SHM_BYTES), "--tmpfs", "/dev/shm"]
-    arguments += ["--perms", "1777", "--size", str(PRIVATE_TMP_BYTES), "--tmpfs", "/tmp"]
     if allow.view:
         for entry, is_folder in view_entries(Path(allow.view)):
             if is_folder:
