@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import resource
 import sys
 import time
 from pathlib import Path
@@ -218,9 +217,7 @@ def main(notebook_path: str, out_dir: str) -> int:
         result = protocol.Execution(status="error", kind="kernel_died", cell=client.learner_number(index))
         result.in_runner_save = index is not None and index > learner_cells
     result.execute_seconds = round(time.monotonic() - started, 2)
-    # The kernel has been shut down and reaped, so its CPU time is in RUSAGE_CHILDREN.
-    used = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
-    result.cpu_seconds = round(sum(usage.ru_utime + usage.ru_stime for usage in used), 2)
+    result.cpu_seconds = cpu_seconds()
     # The executed notebook, without the runner's own cells, is what the site shows.
     notebook.cells = notebook.cells[1:-1]
     coalesce_streams(notebook)
@@ -228,6 +225,17 @@ def main(notebook_path: str, out_dir: str) -> int:
     result.model = protocol.read(info_path, protocol.ModelReport)
     protocol.write(out / protocol.EXECUTION, result)
     return 0
+
+
+def cpu_seconds() -> float | None:
+    """CPU time of this process and the kernel it started (None on Windows, which lacks `resource`)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    # The kernel has been shut down and reaped, so its CPU time is in RUSAGE_CHILDREN.
+    used = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    return round(sum(usage.ru_utime + usage.ru_stime for usage in used), 2)
 
 
 if __name__ == "__main__":

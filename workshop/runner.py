@@ -16,6 +16,7 @@ Nothing the unit prints, assigns or patches reaches step 3.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import signal
@@ -61,7 +62,11 @@ class Isolation:
     cpus: tuple[int, ...] = ()
 
     def pinning(self) -> list[str]:
-        return ["taskset", "--cpu-list", ",".join(map(str, self.cpus))] if self.cpus else []
+        """``taskset`` for the cores in ``cpus``; nothing where there is no ``taskset`` (macOS, Windows):
+        the run is not pinned there, its thread pools still sized to ``cpus`` (see ``unenforced``)."""
+        if not self.cpus or shutil.which("taskset") is None:
+            return []
+        return ["taskset", "--cpu-list", ",".join(map(str, self.cpus))]
 
     def thread_environment(self) -> dict[str, str]:
         if not self.cpus:
@@ -92,6 +97,8 @@ class RunResult:
     budget_seconds: int | None = None
     timeout_seconds: int | None = None
     backend: str = ""
+    # The limits this machine would not let the runner enforce (see `unenforced`); the run went on.
+    unenforced: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -144,6 +151,8 @@ def child_environment(workdir: Path, isolation: Isolation) -> dict[str, str]:
     for name in (
         "WORKSHOP_DATA_DIR",
         "XDG_CACHE_HOME",
+        # Windows: Python cannot start without SYSTEMROOT; the others are where Windows keeps temp files.
+        *(("SYSTEMROOT", "WINDIR", "COMSPEC", "PATHEXT", "TEMP", "TMP") if os.name == "nt" else ()),
         "OMP_NUM_THREADS",
         "TF_NUM_INTRAOP_THREADS",
         "TF_NUM_INTEROP_THREADS",
@@ -155,17 +164,70 @@ def child_environment(workdir: Path, isolation: Isolation) -> dict[str, str]:
     return environment
 
 
+# The shell the limits are applied through (every POSIX system has one; Windows has none).
+SHELL = "/bin/sh"
+
+
+@functools.cache
+def memory_limit_problem(memory_bytes: int, shell: str = SHELL) -> str | None:
+    """Why ``ulimit -v`` cannot limit a run to ``memory_bytes`` here, or None where it can.
+
+    Tried once per process, in the shell the runs start through: macOS refuses ``ulimit -v``
+    ("Invalid argument"), a container or an administrator may have set a lower hard limit, and
+    Windows has no shell at all.
+    """
+    if not Path(shell).is_file():
+        return f"there is no {shell} to apply it with"
+    try:
+        probe = subprocess.run(
+            [shell, "-c", f"ulimit -v {memory_bytes // 1024}"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"{shell} could not be started ({error})"
+    if probe.returncode != 0:
+        said = (probe.stderr.strip().splitlines() or ["no message"])[-1]
+        return f"`ulimit -v` was refused: {said}"
+    return None
+
+
+def unenforced(isolation: Isolation) -> list[str]:
+    """The limits of ``isolation`` this machine cannot enforce, one readable line each.
+
+    The run goes on without them (it is scored the same); ``workshop check`` says so once.
+    """
+    gaps = []
+    problem = memory_limit_problem(isolation.memory_bytes)
+    if problem:
+        gaps.append(f"the {isolation.memory_bytes / 2**30:g} GiB memory limit ({problem})")
+    if isolation.cpus and shutil.which("taskset") is None:
+        gaps.append(
+            f"pinning to CPU {','.join(map(str, isolation.cpus))} (no `taskset` command); "
+            f"its thread pools are still sized to {len(isolation.cpus)}"
+        )
+    return gaps
+
+
 def limits_wrapper(isolation: Isolation) -> list[str]:
     """A shell that applies the memory limit and joins the pids cgroup, then execs the child.
 
     A shell rather than ``preexec_fn``: the grader starts runs from several threads, and
     ``preexec_fn`` is not safe in a threaded parent. It runs before any sandbox prefix, so the
-    limits hold inside the sandbox, where the cgroup files are no longer writable.
+    limits hold inside the sandbox, where the cgroup files are no longer writable. A limit this
+    machine refuses is left out (``unenforced`` names it); without a shell there is no wrapper.
     """
-    steps = [f"ulimit -v {isolation.memory_bytes // 1024}", "ulimit -c 0"]
+    if not Path(SHELL).is_file():
+        return []
+    steps = ["ulimit -c 0"]
+    if memory_limit_problem(isolation.memory_bytes) is None:
+        steps.insert(0, f"ulimit -v {isolation.memory_bytes // 1024}")
     if isolation.pids_cgroup is not None:
         steps.append(f'echo $$ > "{isolation.pids_cgroup / "cgroup.procs"}"')
-    return ["/bin/sh", "-c", " && ".join(steps) + ' && exec "$@"', "workshop-limits"]
+    return [SHELL, "-c", " && ".join(steps) + ' && exec "$@"', "workshop-limits"]
 
 
 def kill_tree(process: subprocess.Popen) -> None:
@@ -179,10 +241,13 @@ def kill_tree(process: subprocess.Popen) -> None:
             member.kill()
         except psutil.NoSuchProcess:
             pass
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+    if hasattr(os, "killpg"):  # not on Windows, where psutil's kills above are all there is
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    else:
+        process.kill()
     process.wait()
 
 
@@ -248,6 +313,7 @@ def run_unit(
         timeout_seconds=int(timeout_seconds or unit.timeout_seconds),
         backend=os.environ.get("KERAS_BACKEND", "tensorflow"),
         cpus=list(isolation.cpus),
+        unenforced=unenforced(isolation),
     )
     run = Run(unit, {}, isolation, result, started, executed_path, on_progress)
     try:
@@ -319,7 +385,8 @@ def execute_and_score(run: Run, workdir: Path) -> RunResult:
             "timeout",
             f"Stopped after {result.timeout_seconds} s, the runner's limit for this unit "
             f"(its training budget is {run.unit.budget_seconds} s). It was still running {running or 'the notebook'}. "
-            "Look for a loop that never ends, or train for fewer epochs.",
+            "Look for a loop that never ends, or train for fewer epochs. On a slow computer, "
+            "allow it more time: `workshop check FILE --timeout SECONDS`.",
         )
     if too_many_processes:
         return run.finish(
