@@ -17,7 +17,7 @@ MKDOCS_ENV := NO_MKDOCS_2_WARNING=1 $(if $(TRACK),WORKSHOP_TRACK=$(TRACK))
 NODE_STAMP := node_modules/.installed-$(shell cat package-lock.json 2>/dev/null | cksum | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data exercises site site-learner serve demo-models wheelhouse test check browser lint format clean
+.PHONY: help setup data exercises site site-learner serve demo-models wheelhouse test check browser sandbox lint format clean
 
 help: ## list the tasks
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -70,11 +70,17 @@ browser: ## install Debian's Chromium for the browser tests, if missing
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "Install Chromium (Debian: sudo apt-get install chromium) for the browser tests."; fi; }
 
-test: data browser ## run every test: units train for real (two at a time), the site builds, the browser checks it
+sandbox: ## install bubblewrap (bwrap), the grader's sandbox, if missing
+	@command -v bwrap >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; \
+	  else echo "Install bubblewrap (Debian/Ubuntu: sudo apt-get install bubblewrap) to grade in the sandbox."; fi; }
+
+test: data browser sandbox ## run every test: units train for real (two at a time), the site builds, the browser checks it
 	$(BIN)/python -m pytest
 
 # The fast tier runs two tests at a time, every TensorFlow process on one thread (no spinning thread pools).
-check: lint data browser ## the fast tier: lint, format, exercises in sync, every test that trains nothing
+check: lint data browser sandbox ## the fast tier: lint, format, exercises in sync, every test that trains nothing
 	$(BIN)/workshop exercises --check
 	TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -m "not slow" -n 2 --dist loadgroup
 

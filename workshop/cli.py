@@ -299,8 +299,16 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--timeout", type=float, help="wall-clock limit per submission in seconds (default: the unit's)")
     grade.add_argument("--memory", help="memory (address space) limit per submission, e.g. 8G (default 8G)")
     grade.add_argument("--dask", metavar="ADDRESS", help="run on a Dask cluster (scheduler address, or 'local')")
-    grade.add_argument("--hide", type=Path, action="append", default=[], help="another folder to hide from submissions")
-    grade.add_argument("--no-namespaces", action="store_true", help="do not use the unshare sandbox (not recommended)")
+    grade.add_argument(
+        "--hide",
+        type=Path,
+        action="append",
+        default=[],
+        help="cover one more folder inside an allowed path (nothing else is visible anyway)",
+    )
+    grade.add_argument(
+        "--no-namespaces", action="store_true", help="grade without the bubblewrap sandbox (not recommended)"
+    )
     grade.add_argument(
         "--points",
         type=float,
