@@ -572,3 +572,45 @@ def test_a_generated_lab_submission_cannot_recompute_the_held_out_data(tmp_path,
     reasons = ("No unit in solutions/ declares", "Read-only file system", "left no Keras model")
     assert any(reason in found["message"] for reason in reasons), found["message"]
     assert secret.read_bytes() == before
+
+
+# ---------------------------------------------------------------------------------------------
+# the sandbox refuses where it cannot hold
+
+
+def test_grading_refuses_to_start_without_bubblewrap(tmp_path):
+    submissions = quick_class(tmp_path / "class")
+    completed = run_grade(
+        submissions, "--out", tmp_path / "out", env={**os.environ, "PATH": str(Path(sys.executable).parent)}
+    )
+    assert completed.returncode == 2, completed.stderr
+    assert "bubblewrap is not installed" in completed.stderr and "apt-get install bubblewrap" in completed.stderr
+    assert "Nothing was graded" in completed.stderr and "--no-namespaces" in completed.stderr
+    assert not (tmp_path / "out" / "gradebook.csv").exists() or rows_of(tmp_path / "out") == {}
+
+
+def test_grading_refuses_to_start_when_the_probe_sees_the_graders_home(tmp_path):
+    """A Python whose import path includes the grader's home (a .pth file pointing there) would
+    put the home inside the sandbox: the probe sees the file it planted there and the grader stops."""
+    home = tmp_path / "home"
+    home.mkdir()
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    site_packages = next(path for path in sys.path if path.endswith("site-packages") and Path(path).is_dir())
+    (next((venv / "lib").glob("python3.*")) / "site-packages" / "borrowed.pth").write_text(
+        f"{REPO}\n{site_packages}\n{home}\n"
+    )
+    completed = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "workshop", "grade", "--exercise", UNIT]
+        + [str(quick_class(tmp_path / "class")), "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "HOME": str(home), "WORKSHOP_DATA_DIR": str(data.data_dir())},
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 2, completed.stderr
+    assert "allow_list" in completed.stderr and str(home / ".workshop-probe-") in completed.stderr, completed.stderr
+    assert "Nothing was graded" in completed.stderr
+    assert not list(home.iterdir())  # the planted file is removed again
