@@ -50,8 +50,8 @@ def diagnose(task, model, goal) -> str:
         done = " and ".join(STEPS[step][0] for step in steps)
         layers = " and ".join(STEPS[step][1].format(channel=(*raw, 1)) for step in steps)
         return (
-            f"\nDiagnosis: your model would reach {goal.metric} = {value:.4f}, meeting the goal {goal.text}, if "
-            f"the runner did {done} first. Your notebook does that outside the model, but the runner feeds "
+            f"\nDiagnosis: after {done}, the held-out inputs would give your model {goal.metric} = {value:.4f}, "
+            f"meeting the goal {goal.text}. Your notebook does that outside the model, but the runner feeds "
             f"the raw inputs, as loaded ({dtype}, shape {raw}). Put it inside the model: {layers} right after "
             f"`keras.Input({raw})`, and train on the raw inputs. (Your grade is the raw score above.)"
         )
