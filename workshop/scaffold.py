@@ -30,6 +30,7 @@ SOLUTION = """\
 # # {title}
 #
 # - **Goal:** `{metric} {op} {value}` on held-out data, scored by the runner
+# - **Floor:** {to_write} an honest trivial model's held-out value (`python -m workshop.floors`)
 # - **Budget:** 60 s of training on a 2-core laptop CPU
 # - **Data:** `{data}`
 # - **Published:** {to_write} the published result for this family of models, with its source
