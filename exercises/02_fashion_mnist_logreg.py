@@ -54,8 +54,9 @@ plt.show()
 # %% [markdown]
 # ## The model family: logistic regression
 #
-# Build `model`, a `keras.Sequential` that takes a 28x28 image, scales the pixels to [0, 1]
-# with `layers.Rescaling(1 / 255)`, flattens them into 784 numbers and ends in one
+# Build `model`, a `keras.Sequential` that takes a 28x28 image (`keras.Input(shape=(28, 28))`),
+# scales the pixels to [0, 1] with `layers.Rescaling(1 / 255)`, flattens them into 784 numbers
+# and ends in one
 # `layers.Dense(10, activation="softmax")`. That single layer *is* multinomial logistic
 # regression: 7,850 parameters, one weight per pixel and class plus one bias per class.
 

@@ -40,8 +40,8 @@ print(f"train {x_train.shape}, validation {x_val.shape}, test {x_test.shape}")
 # %% [markdown]
 # ## One function per configuration
 #
-# Write `build_model(width, learning_rate)`: a `keras.Sequential` that takes a 28x28 image,
-# rescales it with `layers.Rescaling(1 / 255)`, flattens it, has two hidden
+# Write `build_model(width, learning_rate)`: a `keras.Sequential` that takes a 28x28 image
+# (`keras.Input(shape=(28, 28))`), rescales it with `layers.Rescaling(1 / 255)`, flattens it, has two hidden
 # `layers.Dense(width, activation="relu")` layers, each followed by `layers.Dropout(0.2)`,
 # and ends in `layers.Dense(10, activation="softmax")`, compiled with
 # `keras.optimizers.Adam(learning_rate)`, the `"sparse_categorical_crossentropy"` loss and
