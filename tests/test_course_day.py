@@ -290,10 +290,10 @@ def pypi_reachable() -> bool:
         return False
 
 
-def test_the_wheelhouse_recipe_resolves_each_platforms_markers_and_downloads_binary_wheels_only(capsys):
+def test_the_wheelhouse_recipe_resolves_each_platforms_markers_and_downloads_binary_wheels_only(capsys, tmp_path):
     from workshop import wheelhouse
 
-    assert wheelhouse.make(Path("/tmp/wh"), show_only=True) == 0
+    assert wheelhouse.make(tmp_path / "wheelhouse", show_only=True) == 0
     printed = capsys.readouterr().out
     for name in ("linux-x86_64", "macos-arm64", "windows-x86_64"):
         platform = wheelhouse.PLATFORMS[name]

@@ -8,7 +8,6 @@ checks one row. The hostile cases do not train (tiny untrained models), so they 
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import os
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from grading_runs import rows_of, run_grade
 from snooping import SNOOPER, Planted, leaks, plant_around
 
 from workshop import data
@@ -144,22 +144,6 @@ class Listener:
         self.running = False
         self.thread.join()
         self.server.close()
-
-
-def run_grade(*args, unit: str = UNIT, **options) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "workshop", "grade", "--exercise", unit, *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        check=False,
-        **options,
-    )
-
-
-def rows_of(out_dir: Path) -> dict[str, dict]:
-    with open(out_dir / "gradebook.csv", newline="") as stream:
-        return {row["learner"]: row for row in csv.DictReader(stream)}
 
 
 @pytest.fixture(scope="module")

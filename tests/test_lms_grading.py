@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import csv
 import io
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+from grading_runs import rows_of, run_grade
 
 from workshop.gradebook import GradeError
-from workshop.units import REPO, Goal, all_units, load_unit
+from workshop.units import Goal, all_units, load_unit
 
 UNIT = "02_fashion_mnist_logreg"
 UNTRAINED = (
@@ -261,21 +260,6 @@ def test_the_diagnosis_names_the_step_done_outside_the_model():
 
 # ---------------------------------------------------------------------------------------------
 # end to end
-
-
-def run_grade(*args) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "workshop", "grade", "--exercise", UNIT, *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        check=False,
-    )
-
-
-def rows_of(out_dir: Path) -> dict[str, dict]:
-    with open(out_dir / "gradebook.csv", newline="") as stream:
-        return {row["learner"]: row for row in csv.DictReader(stream)}
 
 
 @pytest.mark.slow
