@@ -53,16 +53,16 @@ site-learner: data ## build the learner site (no solutions, no training) into si
 
 serve: data ## build and serve the learner site on 127.0.0.1:8000 (HOST=0.0.0.0: the room; SOLUTIONS=1: instructor)
 	$(MKDOCS_ENV) WORKSHOP_SOLUTIONS=$(SOLUTIONS) $(BIN)/mkdocs build --strict --site-dir $(SITE_DIR)
-	$(BIN)/python -m workshop.serve --host $(HOST) --port $(PORT) $(if $(filter 1,$(SOLUTIONS)),--solutions --what "instructor site",--what "learner site") $(SITE_DIR)
+	$(BIN)/python -m workshop.room.serve --host $(HOST) --port $(PORT) $(if $(filter 1,$(SOLUTIONS)),--solutions --what "instructor site",--what "learner site") $(SITE_DIR)
 
 # The in-page demos of a build that does not train (a fresh clone, the Pages workflow) come from here.
-demo-models: data ## train the demo units' reference solutions if not cached, export them to workshop/demo_models/ (commit it)
+demo-models: data ## train the demo units' reference solutions if not cached, export them to workshop/site/demo_models/ (commit it)
 	@mkdir -p .cache
-	flock .cache/train.lock $(BIN)/python -m workshop.demos --train
+	flock .cache/train.lock $(BIN)/python -m workshop.site.demos --train
 
 WHEELHOUSE ?= wheelhouse
 wheelhouse: setup ## download the learners' packages for Linux, macOS and Windows into wheelhouse/ (needs internet; WHEELHOUSE=DIR)
-	$(BIN)/python -m workshop.wheelhouse $(WHEELHOUSE)
+	$(BIN)/python -m workshop.room.wheelhouse $(WHEELHOUSE)
 
 browser: ## install Debian's Chromium for the browser tests, if missing
 	@test -x /usr/bin/chromium || { \

@@ -16,9 +16,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 
-from workshop import cache, results
-from workshop.runner import Isolation, run_unit
-from workshop.units import all_units, load_unit
+from workshop.course.units import all_units, load_unit
+from workshop.running import cache, results
+from workshop.running.runner import Isolation, run_unit
 
 UNIT_NAMES = [unit.name for unit in all_units()]
 

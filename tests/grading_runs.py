@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from workshop.units import REPO
+from workshop.course.units import REPO
 
 UNIT = "02_fashion_mnist_logreg"
 

@@ -22,7 +22,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from workshop.units import REPO, all_units
+from workshop.course.units import REPO, all_units
 
 QUICK = os.environ.get("WORKSHOP_SITE_QUICK") == "1"
 # The learner build is made for a configured GitHub repository (launch buttons), the instructor

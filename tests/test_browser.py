@@ -12,7 +12,7 @@ import nbformat
 import pytest
 from site_builds import QUICK, build, html_pages, page_url, serve, site_units
 
-from workshop.units import REPO, all_units
+from workshop.course.units import REPO, all_units
 
 pytestmark = pytest.mark.browser
 
@@ -307,7 +307,7 @@ def keras_prediction(unit, last, kind, review_text=None):
     import keras
     import numpy as np
 
-    from workshop import cache
+    from workshop.running import cache
 
     model = keras.saving.load_model(cache.model_path(unit), safe_mode=True, compile=False)
     if kind == "review":
@@ -323,7 +323,7 @@ def test_the_reference_models_run_in_the_page_offline_as_in_keras(instructor_url
     site; requests to other hosts are blocked), gets the prediction Keras gives, to 1e-3."""
     import numpy as np
 
-    from workshop.demos import DEMOS
+    from workshop.site.demos import DEMOS
 
     units = {unit.name: unit for unit in all_units()}
     assert len(DEMOS) >= 4
@@ -355,7 +355,7 @@ def test_the_reference_models_run_in_the_page_offline_as_in_keras(instructor_url
 
 def test_demo_pages_are_usable_without_javascript(instructor_url, browser):
     """Without JavaScript the demo section still shows sample inputs and the model's answers."""
-    from workshop.demos import DEMOS
+    from workshop.site.demos import DEMOS
 
     context = browser.new_context(java_script_enabled=False)
     try:

@@ -7,9 +7,9 @@ import dataclasses
 import pytest
 from mkdocs.exceptions import PluginError
 
-from workshop import cache
-from workshop.mkdocs_hooks import executed_solution
-from workshop.units import load_unit
+from workshop.course.units import load_unit
+from workshop.running import cache
+from workshop.site.mkdocs_hooks import executed_solution
 
 
 def copy_of_unit(tmp_path, text=None):

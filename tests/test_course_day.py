@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from workshop import pages, serve, tracks
-from workshop.units import REPO, all_units
+from workshop.course import tracks
+from workshop.course.units import REPO, all_units
+from workshop.room import serve
+from workshop.site import pages
 
 MIRROR = Path(os.environ.get("WORKSHOP_DATA_MIRROR") or REPO.parent / "shared" / "data")
 needs_mirror = pytest.mark.skipif(
@@ -130,9 +132,9 @@ def test_the_address_to_open_is_the_lan_address_when_serving_the_room():
 
 
 def start_server(folder: Path, *args: str) -> tuple[subprocess.Popen, str]:
-    """`python -m workshop.serve` on a free port; returns the process and the first line it printed."""
+    """`python -m workshop.room.serve` on a free port; returns the process and the first line it printed."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "workshop.serve", "--port", "0", *args, str(folder)],
+        [sys.executable, "-m", "workshop.room.serve", "--port", "0", *args, str(folder)],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -190,7 +192,7 @@ def test_the_makefile_builds_two_folders_and_serves_the_learner_one():
     )
     commands = dry.stdout
     assert "WORKSHOP_TRACK=one-day WORKSHOP_SOLUTIONS=0" in commands and "--site-dir site/learner" in commands
-    assert "workshop.serve --host 0.0.0.0" in commands and commands.rstrip().endswith("site/learner")
+    assert "workshop.room.serve --host 0.0.0.0" in commands and commands.rstrip().endswith("site/learner")
     dry = subprocess.run(
         ["make", "-n", "--always-make", "site", "STAMP=x", "NODE_STAMP=y"],
         cwd=REPO,
@@ -205,7 +207,7 @@ def test_the_makefile_builds_two_folders_and_serves_the_learner_one():
 def test_the_instructor_build_refuses_the_learner_folder(tmp_path):
     from mkdocs.exceptions import PluginError
 
-    from workshop import mkdocs_hooks
+    from workshop.site import mkdocs_hooks
 
     os.environ["WORKSHOP_SOLUTIONS"] = "1"
     try:
@@ -291,7 +293,7 @@ def pypi_reachable() -> bool:
 
 
 def test_the_wheelhouse_recipe_resolves_each_platforms_markers_and_downloads_binary_wheels_only(capsys, tmp_path):
-    from workshop import wheelhouse
+    from workshop.room import wheelhouse
 
     assert wheelhouse.make(tmp_path / "wheelhouse", show_only=True) == 0
     printed = capsys.readouterr().out
@@ -307,7 +309,7 @@ def test_the_wheelhouse_recipe_resolves_each_platforms_markers_and_downloads_bin
 @pytest.mark.skipif(not pypi_reachable(), reason="needs PyPI")
 def test_a_small_wheelhouse_for_three_platforms(tmp_path):
     """psutil has a wheel per platform; tqdm needs colorama on Windows only (a platform marker)."""
-    from workshop import wheelhouse
+    from workshop.room import wheelhouse
 
     requirements = tmp_path / "small.in"
     requirements.write_text("psutil==7.2.2\ntqdm==4.70.1\n")

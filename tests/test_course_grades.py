@@ -2,7 +2,7 @@
 Canvas CSV with an assignment column per unit.
 
 Each unit's folder is what `workshop grade --out` leaves: its gradebook (written by the gradebook's
-own writer) and its exports (canvas.csv written by `workshop.exports`, with the unit's credit)."""
+own writer) and its exports (canvas.csv written by `workshop.grading.exports`, with the unit's credit)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ import io
 
 import pytest
 
-from workshop import cli, exports
-from workshop.course_grades import COURSE_GRADEBOOK, merge_units
-from workshop.gradebook import COLUMNS, GradeError, write_gradebook
-from workshop.units import load_unit
+from workshop import cli
+from workshop.course.units import load_unit
+from workshop.grading import exports
+from workshop.grading.course_grades import COURSE_GRADEBOOK, merge_units
+from workshop.grading.gradebook import COLUMNS, GradeError, write_gradebook
 
 UNITS = ["01_auto_mpg_regression", "02_fashion_mnist_logreg", "05_deep_mlp"]
 

@@ -23,7 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from workshop import cli, data, fetching
+from workshop import cli
+from workshop.datasets import fetching
+from workshop.datasets import manifest as data
 
 REPO = Path(__file__).resolve().parents[1]
 # Read before the fixture below clears WORKSHOP_DATA_MIRROR for each test.
@@ -48,7 +50,7 @@ def closed_port_url() -> str:
 
 
 def use_manifest(monkeypatch, path: Path, text: str) -> None:
-    """Write a manifest, load it with the real loader and make it the one `workshop.data` uses."""
+    """Write a manifest, load it with the real loader and make it the one `workshop.datasets.manifest` uses."""
     path.write_text(text)
     monkeypatch.setattr(data, "DATASETS", data.load_manifest(path))
 

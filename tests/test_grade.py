@@ -26,8 +26,8 @@ import pytest
 from grading_runs import rows_of, run_grade
 from snooping import SNOOPER, Planted, leaks, plant_around
 
-from workshop import data
-from workshop.units import REPO, load_unit
+from workshop.course.units import REPO, load_unit
+from workshop.datasets import manifest as data
 
 UNIT = "02_fashion_mnist_logreg"
 IMPORTS = "# %%\nimport keras\nimport numpy as np\nfrom keras import layers\n"
@@ -429,7 +429,7 @@ def quick_class(folder: Path) -> Path:
 
 
 def test_dask_executor_grades_the_same_way(tmp_path):
-    from workshop.grade import grade
+    from workshop.grading.grade import grade
 
     summary = grade(UNIT, quick_class(tmp_path / "class"), tmp_path / "out", jobs=2, dask="local", progress=False)
     rows = rows_of(tmp_path / "out")
@@ -491,7 +491,7 @@ def test_the_batch_writes_canvas_and_gradescope_grades(batch):
 
 
 def test_exports_give_no_points_for_a_grader_error_and_scale_to_points():
-    from workshop.exports import canvas_csv, gradescope_results
+    from workshop.grading.exports import canvas_csv, gradescope_results
 
     unit = load_unit(UNIT)
     rows = [

@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 from snooping import SNOOPER, Planted, leaks, plant_around
 
-from workshop import data
-from workshop.units import REPO, load_unit
+from workshop.course.units import REPO, load_unit
+from workshop.datasets import manifest as data
 
 UNIT = "02_fashion_mnist_logreg"
 ACCOUNT = "workshop-grader"

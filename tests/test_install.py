@@ -29,10 +29,10 @@ from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from workshop.data import DATASETS
-from workshop.notebooks import code_cells, read_notebook
-from workshop.runner import Isolation, ipython_to_python, memory_limit_problem, unenforced
-from workshop.units import REPO, all_units
+from workshop.course.notebooks import code_cells, read_notebook
+from workshop.course.units import REPO, all_units
+from workshop.datasets.manifest import DATASETS
+from workshop.running.runner import Isolation, ipython_to_python, memory_limit_problem, unenforced
 
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
 # The cheapest unit to train (about 12 s on one core).
@@ -258,7 +258,7 @@ def without_memory_limits(command: list[str], memory_bytes: int = 11 * 2**30) ->
 
 
 def test_a_refused_memory_limit_is_detected(tmp_path):
-    probe = "from workshop.runner import Isolation, unenforced; print(unenforced(Isolation()))"
+    probe = "from workshop.running.runner import Isolation, unenforced; print(unenforced(Isolation()))"
     completed = subprocess.run(
         without_memory_limits([sys.executable, "-c", probe]), capture_output=True, text=True, check=True, cwd=REPO
     )

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from workshop.units import REPO
+from workshop.course.units import REPO
 
 LESSONS = sorted((REPO / "docs" / "lessons").glob("*.md"))
 FENCE = re.compile(r"^(?P<indent> *)```python(?P<info>[^\n]*)\n(?P<code>.*?)^(?P=indent)```$", re.MULTILINE | re.DOTALL)

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from grading_runs import rows_of, run_grade
 
-from workshop.gradebook import GradeError
-from workshop.units import Goal, all_units, load_unit
+from workshop.course.units import Goal, all_units, load_unit
+from workshop.grading.gradebook import GradeError
 
 UNIT = "02_fashion_mnist_logreg"
 UNTRAINED = (
@@ -50,7 +50,7 @@ def zipped(folder: Path, target: Path) -> Path:
 
 
 def test_canvas_names_latest_resubmission_late_and_stray_files(tmp_path):
-    from workshop.grade import collect
+    from workshop.grading.grade import collect
 
     collected = collect(canvas_class(tmp_path / "class"), load_unit(UNIT), tmp_path / "out")
     by_learner = {s.learner: s for s in collected.submissions}
@@ -64,7 +64,7 @@ def test_canvas_names_latest_resubmission_late_and_stray_files(tmp_path):
 
 
 def test_a_canvas_zip_is_unpacked_once_whole(tmp_path):
-    from workshop.grade import collect
+    from workshop.grading.grade import collect
 
     archive = zipped(canvas_class(tmp_path / "class"), tmp_path / "submissions.zip")
     first = collect(archive, load_unit(UNIT), tmp_path / "out")
@@ -101,7 +101,7 @@ def bad_archive(tmp_path: Path, kind: str) -> Path:
 def test_a_bad_archive_is_refused_and_nothing_is_written(tmp_path, kind, says):
     import warnings
 
-    from workshop.grade import grade
+    from workshop.grading.grade import grade
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # zipfile warns about the duplicate name it was asked to write
@@ -113,7 +113,7 @@ def test_a_bad_archive_is_refused_and_nothing_is_written(tmp_path, kind, says):
 
 
 def test_a_link_out_of_an_unpacked_download_is_refused(tmp_path):
-    from workshop.grade import collect
+    from workshop.grading.grade import collect
 
     folder = canvas_class(tmp_path / "class")
     (folder / "evil_1_2_lab.py").symlink_to("/etc/passwd")
@@ -122,7 +122,7 @@ def test_a_link_out_of_an_unpacked_download_is_refused(tmp_path):
 
 
 def test_canvas_csv_fills_the_id_column_for_canvas_learners():
-    from workshop.exports import canvas_csv
+    from workshop.grading.exports import canvas_csv
 
     rows = [
         {"learner": "48213", "name": "doejane", "status": "ok", "passed": "true", "value": "0.85", "message": ""},
@@ -146,7 +146,7 @@ def test_every_unit_declares_a_floor_worse_than_its_goal():
 
 @pytest.mark.parametrize("task", ["fashion-mnist", "auto-mpg"])
 def test_declared_floors_are_what_a_trivial_model_scores(task):
-    from workshop.floors import TOLERANCE, measure
+    from workshop.grading.floors import TOLERANCE, measure
 
     value, _ = measure(task)
     for unit in [unit for unit in all_units() if unit.task == task]:
@@ -154,7 +154,7 @@ def test_declared_floors_are_what_a_trivial_model_scores(task):
 
 
 def test_linear_credit_between_floor_and_goal():
-    from workshop.credit import explanation, points_for
+    from workshop.grading.credit import explanation, points_for
 
     unit = load_unit(UNIT)  # goal >= 0.84, floor 0.10
 
@@ -178,7 +178,7 @@ def test_linear_credit_between_floor_and_goal():
 def test_linear_credit_needs_a_floor(tmp_path):
     from dataclasses import replace
 
-    from workshop.credit import check_credit
+    from workshop.grading.credit import check_credit
 
     with pytest.raises(GradeError, match="Floor"):
         check_credit("linear", replace(load_unit(UNIT), floor=None))
@@ -187,7 +187,7 @@ def test_linear_credit_needs_a_floor(tmp_path):
 
 
 def test_only_names_a_learner_of_the_class():
-    from workshop.grade import Submission, select_only
+    from workshop.grading.grade import Submission, select_only
 
     everyone = [Submission("48213", None, "x", name="doejane"), Submission("carol", None, "y")]
     assert [s.learner for s in select_only(everyone, ["doejane"])] == ["48213"]
@@ -228,7 +228,7 @@ def left_minus_right(input_shape, scale: float):
 
 
 def test_the_diagnosis_names_the_step_done_outside_the_model():
-    from workshop.evaluate import diagnose
+    from workshop.running.evaluate import diagnose
     from workshop.tasks import ModelShapeError
 
     task, goal = Squares(), Goal("test_accuracy", ">=", 0.9)
@@ -298,7 +298,7 @@ def test_no_diagnosis_is_tried_for_a_task_without_arrays():
     """A task that reads no arrays through fit_to_input (reviews, text) is not scored again."""
     import keras
 
-    from workshop.evaluate import diagnose
+    from workshop.running.evaluate import diagnose
     from workshop.tasks import predict
 
     class Reviews:

@@ -12,7 +12,7 @@ keras = pytest.importorskip("keras")
 onnxruntime = pytest.importorskip("onnxruntime")
 from keras import layers
 
-from workshop.onnx_export import ExportError, export
+from workshop.site.onnx_export import ExportError, export
 
 
 def run_onnx(serialized: bytes, inputs: np.ndarray) -> np.ndarray:

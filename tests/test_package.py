@@ -10,7 +10,7 @@ import sysconfig
 import zipfile
 from pathlib import Path
 
-from workshop.units import REPO
+from workshop.course.units import REPO
 
 
 def test_the_wheel_has_every_module_and_data_file_and_its_command_runs(tmp_path):
@@ -65,7 +65,11 @@ def test_the_wheel_has_every_module_and_data_file_and_its_command_runs(tmp_path)
         return completed.stdout
 
     located = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", "import workshop.tasks, workshop.data; print(workshop.tasks.__file__)"],
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "import workshop.tasks, workshop.datasets.manifest; print(workshop.tasks.__file__)",
+        ],
         cwd=tmp_path,
         env=environment,
         capture_output=True,

@@ -1,8 +1,8 @@
-"""The records the runner and its child processes exchange (workshop.protocol)."""
+"""The records the runner and its child processes exchange (workshop.running.protocol)."""
 
 from __future__ import annotations
 
-from workshop import protocol
+from workshop.running import protocol
 
 
 def test_records_round_trip_with_nested_reports(tmp_path):

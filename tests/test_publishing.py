@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from workshop import demos
-from workshop.units import REPO, load_unit
+from workshop.course.units import REPO, load_unit
+from workshop.site import demos
 
 WORKFLOW = REPO / ".github" / "workflows" / "pages.yml"
 VENV_BIN = Path(os.environ.get("VIRTUAL_ENV") or REPO / ".venv") / "bin"

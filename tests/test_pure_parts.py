@@ -10,17 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from workshop import figure_themes
-from workshop.exercises import DEFAULT_STUB, MarkerError, make_exercise
-from workshop.grade import GradeError, Submission, select_shard
-from workshop.notebook_html import (
+from workshop.course.exercises import DEFAULT_STUB, MarkerError, make_exercise
+from workshop.course.units import REPO, UnitError, parse_declaration
+from workshop.grading.grade import GradeError, Submission, select_shard
+from workshop.grading.sandbox import AllowList, bwrap_arguments, bwrap_prefix, python_runtime
+from workshop.site import figure_themes
+from workshop.site.notebook_html import (
     NBCONVERT_ALT,
     clean_notebook_html,
     describe_output_images,
     exclude_outputs_from_search,
 )
-from workshop.sandbox import AllowList, bwrap_arguments, bwrap_prefix, python_runtime
-from workshop.units import REPO, UnitError, parse_declaration
 
 # --- Stubs ---------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""The check that each exercise can be finished from its text alone (workshop/recipe_checks.py):
+"""The check that each exercise can be finished from its text alone (workshop/course/recipe_checks.py):
 silent on the course, one precise line for each unstated setting or name."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from pathlib import Path
 
 from test_unit_checks import check, course_copy, problems
 
-from workshop.recipe_checks import EXCEPTIONS, IGNORED_KEYWORDS, recipe_problems
-from workshop.units import SOLUTIONS_DIR, unit_names
+from workshop.course.recipe_checks import EXCEPTIONS, IGNORED_KEYWORDS, recipe_problems
+from workshop.course.units import SOLUTIONS_DIR, unit_names
 
 HEADER = """# %% [markdown]
 # # A unit
@@ -58,7 +58,7 @@ def test_an_unstated_setting_is_reported_with_its_default(tmp_path):
         (
             f"99_unit: solutions/99_unit.py cell 4 (line {line_of(text, 'patience=5')}): `patience=5` in "
             "EarlyStopping(...) is neither stated in the instructions above the cell nor Keras' default "
-            "(Keras' default: 0): state it in the text, or list it in workshop/recipe_checks.py EXCEPTIONS with "
+            "(Keras' default: 0): state it in the text, or list it in workshop/course/recipe_checks.py EXCEPTIONS with "
             "the reason."
         )
     ]
@@ -80,7 +80,7 @@ def test_an_unstated_positional_argument(tmp_path):
         (
             f"99_unit: solutions/99_unit.py cell 4 (line {line_of(text, 'Dense(7,')}): `7 (argument 1)` in "
             "Dense(...) is neither stated in the instructions above the cell nor Keras' default: state it in the "
-            "text, or list it in workshop/recipe_checks.py EXCEPTIONS with the reason."
+            "text, or list it in workshop/course/recipe_checks.py EXCEPTIONS with the reason."
         )
     ]
 
@@ -216,7 +216,7 @@ def test_units_check_reports_the_defects_it_was_built_for(tmp_path):
     assert (
         f"{where} cell 7 (line {line_of(text, 'patience=5, restore')}): `patience=5` in EarlyStopping(...) is "
         "neither stated in the instructions above the cell nor Keras' default (Keras' default: 0): state it in "
-        "the text, or list it in workshop/recipe_checks.py EXCEPTIONS with the reason." in found
+        "the text, or list it in workshop/course/recipe_checks.py EXCEPTIONS with the reason." in found
     )
     assert (
         f"08_captcha: solutions/08_captcha.py cell 13 (line {plot_line}): "

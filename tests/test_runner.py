@@ -12,8 +12,8 @@ import sys
 
 import pytest
 
-from workshop.runner import run_unit
-from workshop.units import REPO, load_unit
+from workshop.course.units import REPO, load_unit
+from workshop.running.runner import run_unit
 
 UNIT = "02_fashion_mnist_logreg"
 IMPORTS = "# %%\nimport keras\nfrom keras import layers\n"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from workshop.units import REPO
+from workshop.course.units import REPO
 
 
 @pytest.fixture

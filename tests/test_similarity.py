@@ -12,8 +12,8 @@ import random
 import re
 import time
 
-from workshop.similarity import normalise, similarity_report, winnow
-from workshop.units import load_unit
+from workshop.course.units import load_unit
+from workshop.grading.similarity import normalise, similarity_report, winnow
 
 UNIT = "03_softmax_sgd_numpy"
 STUB = "# YOUR CODE HERE\n"

@@ -28,9 +28,9 @@ from site_builds import (
     visible_text,
 )
 
-from workshop import cache
-from workshop.pages import front_matter
-from workshop.units import REPO, all_units
+from workshop.course.units import REPO, all_units
+from workshop.running import cache
+from workshop.site.pages import front_matter
 
 
 @pytest.fixture(scope="session")
@@ -254,7 +254,7 @@ def test_launch_buttons_open_the_configured_repository_and_are_absent_without_on
     ],
 )
 def test_the_repository_comes_from_the_setting_else_the_origin_remote(configured, remote, expected):
-    from workshop.pages import github_repository
+    from workshop.site.pages import github_repository
 
     assert github_repository(configured, remote) == expected
 
@@ -277,7 +277,7 @@ def test_mathjax_loads_only_on_pages_with_math(learner_site):
 @pytest.mark.slow
 @pytest.mark.skipif(QUICK, reason="quick site builds publish only what is cached")
 def test_a_rebuild_with_nothing_changed_does_not_train_again(instructor_site, tmp_path):
-    from workshop.figures import LESSON_CACHE_DIR
+    from workshop.site.figures import LESSON_CACHE_DIR
 
     executed = {unit.name: cache.executed_path(unit) for unit in all_units()}
     assert all(path.exists() for path in executed.values())
@@ -306,7 +306,7 @@ def test_a_rebuild_with_nothing_changed_does_not_train_again(instructor_site, tm
 def test_demos_are_exported_served_locally_and_sized_in_the_build_log(instructor_site):
     """Each demo unit's pages carry the demo section; the model, its data and onnxruntime-web are
     files of the site; the build log states what each demo adds to its pages' downloads."""
-    from workshop import demos
+    from workshop.site import demos
 
     log = build_log("instructor").read_text(encoding="utf-8")
     for name in demos.DEMOS:
@@ -335,7 +335,8 @@ def one_day_site() -> Path:
 
 
 def test_a_track_builds_its_units_only_and_an_agenda_that_fits_its_day(one_day_site):
-    from workshop import pages, tracks
+    from workshop.course import tracks
+    from workshop.site import pages
 
     course = tracks.load_course()
     track = course.tracks["one-day"]
@@ -367,13 +368,13 @@ def test_a_track_builds_its_units_only_and_an_agenda_that_fits_its_day(one_day_s
 
 
 def test_the_room_gets_the_learner_build_on_its_address_and_no_solution(one_day_site):
-    """`make serve HOST=0.0.0.0` serves the learner build with `workshop.serve`: it says which address
+    """`make serve HOST=0.0.0.0` serves the learner build with `workshop.room.serve`: it says which address
     participants open, and the site it serves has no solution page."""
     import urllib.error
     import urllib.request
 
     process = subprocess.Popen(
-        [sys.executable, "-m", "workshop.serve", "--host", "0.0.0.0", "--port", "0", str(one_day_site)],
+        [sys.executable, "-m", "workshop.room.serve", "--host", "0.0.0.0", "--port", "0", str(one_day_site)],
         cwd=REPO,
         stdout=subprocess.PIPE,
         text=True,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from workshop import data
+from workshop.datasets import manifest as data
 from workshop.tasks import ModelShapeError, get_task
 from workshop.tasks.auto_mpg import FEATURES, FILENAME, features_and_targets, read_raw, split
 

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from keras import layers
 
+from workshop.course.units import SOLUTIONS_DIR
 from workshop.tasks import ModelShapeError, get_task
 from workshop.tasks import captcha as captcha_task
 from workshop.tasks import self_driving as self_driving_task
 from workshop.tasks.generated import generator_source, held_out_seed, load_make_dataset, reference_solution
-from workshop.units import SOLUTIONS_DIR
 
 
 @pytest.fixture(scope="module")

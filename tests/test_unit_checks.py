@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from workshop.units import REPO
+from workshop.course.units import REPO
 
 
 def course_copy(tmp_path: Path) -> Path:

@@ -13,10 +13,10 @@ import sys
 import pytest
 from conftest import UNIT_NAMES
 
-from workshop.exercises import stale_files
-from workshop.notebooks import code_cells, read_notebook
+from workshop.course.exercises import stale_files
+from workshop.course.notebooks import code_cells, read_notebook
+from workshop.course.units import REPO, load_unit
 from workshop.tasks import get_task
-from workshop.units import REPO, load_unit
 
 
 def test_exercises_are_in_sync_with_solutions():

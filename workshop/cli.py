@@ -9,8 +9,8 @@ from pathlib import Path
 
 
 def command_check(args) -> int:
-    from workshop.runner import Isolation, run_unit, unenforced
-    from workshop.units import UnitError, load_unit, unit_for_path
+    from workshop.course.units import UnitError, load_unit, unit_for_path
+    from workshop.running.runner import Isolation, run_unit, unenforced
 
     try:
         unit = load_unit(args.unit) if args.unit else unit_for_path(args.path)
@@ -58,13 +58,13 @@ def print_result(result) -> None:
 
 
 def command_fetch(args) -> int:
-    from workshop.fetching import run_fetch
+    from workshop.datasets.fetching import run_fetch
 
     return run_fetch(args)
 
 
 def command_exercises(args) -> int:
-    from workshop.exercises import MarkerError, generate, stale_files
+    from workshop.course.exercises import MarkerError, generate, stale_files
 
     try:
         if args.check:
@@ -83,10 +83,10 @@ def command_exercises(args) -> int:
 
 
 def command_units(args) -> int:
-    from workshop.units import all_units, unit_summary
+    from workshop.course.units import all_units, unit_summary
 
     if args.check:
-        from workshop.unit_checks import all_problems
+        from workshop.course.checks import all_problems
 
         problems = all_problems()
         for problem in problems:
@@ -111,7 +111,7 @@ def command_units(args) -> int:
 
 
 def command_new(args) -> int:
-    from workshop.scaffold import ScaffoldError, create
+    from workshop.course.scaffold import ScaffoldError, create
 
     try:
         data = args.data or args.name[3:].replace("_", "-")
@@ -146,10 +146,10 @@ def parse_bytes(text: str) -> int:
 
 
 def command_grade(args) -> int:
-    from workshop.data import DataError
-    from workshop.grade import grade
-    from workshop.gradebook import GradeError, merge
-    from workshop.units import UnitError
+    from workshop.course.units import UnitError
+    from workshop.datasets.manifest import DataError
+    from workshop.grading.grade import grade
+    from workshop.grading.gradebook import GradeError, merge
 
     try:
         if args.merge:
@@ -175,7 +175,7 @@ def command_grade(args) -> int:
             only=args.only,
         )
         if args.similarity:
-            from workshop.similarity import report_for_grading
+            from workshop.grading.similarity import report_for_grading
 
             similar = report_for_grading(args.exercise, Path(args.out), cutoff=args.similarity_cutoff)
     except (GradeError, UnitError, DataError) as error:
@@ -229,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(handler=command_check)
 
-    from workshop.data import DATASETS
+    from workshop.datasets.manifest import DATASETS
 
     fetch = commands.add_parser(
         "fetch",
@@ -272,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("name", help="NN_slug, e.g. 12_digit_sums")
     new.add_argument(
         "--data",
-        help="its data set: one in workshop/datasets.toml, a task's, or a new name for generated data "
+        help="its data set: one in workshop/datasets/datasets.toml, a task's, or a new name for generated data "
         "(default: the unit's slug, e.g. `demo` for 12_demo: a new generated data set)",
     )
     new.add_argument("--metric", default="test_accuracy", help="the goal's metric (default test_accuracy)")
@@ -346,7 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     grade.set_defaults(handler=command_grade)
 
-    from workshop import course_grades  # `workshop gradebook`: the units' grades, per learner
+    from workshop.grading import course_grades  # `workshop gradebook`: the units' grades, per learner
 
     course_grades.add_parser(commands)
     return parser

@@ -1,4 +1,4 @@
-/* Keras Workshop: try the reference model in the page (workshop/demos.py builds the data).
+/* Keras Workshop: try the reference model in the page (workshop/site/demos.py builds the data).
  *
  * Each <section class="workshop-demo"> names its folder (model.onnx, demo.json) and the folder of
  * onnxruntime-web, both served by this site. Nothing loads until the reader asks for a first

@@ -1,6 +1,6 @@
 """Held-out data and metric definitions: one task per dataset, one module per task.
 
-The runner scores every unit here, in the ``workshop.evaluate`` process, from the
+The runner scores every unit here, in the ``workshop.running.evaluate`` process, from the
 model's predictions on data the unit's code did not produce. Metrics are computed
 with NumPy from ``model.predict``: nothing compiled into the model is trusted.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from workshop import data
+from workshop.datasets import manifest as data
 
 
 class ModelShapeError(Exception):
@@ -34,7 +34,7 @@ def read_idx(dataset: str, filename: str) -> np.ndarray:
 
 
 # The preprocessing learners most often do outside the model, which the runner does not repeat (it
-# feeds the raw inputs): the diagnosis (``workshop.evaluate.diagnose``) scores the held-out inputs
+# feeds the raw inputs): the diagnosis (``workshop.running.evaluate.diagnose``) scores the held-out inputs
 # once more with each applied, to tell a learner which step to move inside the model. Only the
 # diagnosis sets this; a grade is always the raw score.
 OUTSIDE_STEPS: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("outside_steps", default=())

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from workshop import data
+from workshop.datasets import manifest as data
 from workshop.tasks import ModelShapeError, Task, fit_to_input, predict
 
 COLUMNS = ["MPG", "Cylinders", "Displacement", "Horsepower", "Weight", "Acceleration", "Model Year", "Origin"]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from workshop import data
+from workshop.datasets import manifest as data
 from workshop.tasks import Task, check_output, fit_to_input, predict, read_idx
 
 FILES = (

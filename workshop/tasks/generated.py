@@ -23,8 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from workshop import atomic
-from workshop.notebooks import read_notebook
-from workshop.units import UnitError, load_unit, unit_names
+from workshop.course.notebooks import read_notebook
+from workshop.course.units import UnitError, load_unit, unit_names
 
 GENERATOR_TAG = "generator"
 
@@ -45,7 +45,7 @@ def held_out_secret() -> str:
     machine to the next (the test suite sets it for the reference results); a grading machine
     leaves it unset. Submissions never see it: the runner gives them a scrubbed environment.
     """
-    from workshop.data import data_dir
+    from workshop.datasets.manifest import data_dir
 
     if os.environ.get(SECRET_VARIABLE):
         return os.environ[SECRET_VARIABLE]

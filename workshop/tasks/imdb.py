@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from workshop import data
+from workshop.datasets import manifest as data
 from workshop.tasks import ModelShapeError, Task, predict
 
 CLASSES = ("neg", "pos")  # label 0, label 1: alphabetical, as text_dataset_from_directory orders them

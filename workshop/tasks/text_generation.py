@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from workshop import data
+from workshop.datasets import manifest as data
 from workshop.tasks import ModelShapeError, Task, predict
 
 FILENAME = "dom_casmurro.txt"
