@@ -18,22 +18,46 @@ import numpy as np
 
 OPSET = 17
 IR_VERSION = 8  # read by every onnxruntime(-web) of the last three years
-INFERENCE_IDENTITY = {
-    "Dropout",
-    "SpatialDropout1D",
-    "SpatialDropout2D",
-    "GaussianNoise",
-    "GaussianDropout",
-    "AlphaDropout",
-    "RandomFlip",
-    "RandomRotation",
-    "RandomTranslation",
-    "RandomZoom",
-    "RandomContrast",
-    "RandomBrightness",
-    "RandomCrop",
-    "InputLayer",
-}
+# Layers that compute nothing at inference (``RandomCrop`` is not one of them: see ``export``).
+INFERENCE_IDENTITY = frozenset(
+    {
+        "Dropout",
+        "SpatialDropout1D",
+        "SpatialDropout2D",
+        "GaussianNoise",
+        "GaussianDropout",
+        "AlphaDropout",
+        "RandomFlip",
+        "RandomRotation",
+        "RandomTranslation",
+        "RandomZoom",
+        "RandomContrast",
+        "RandomBrightness",
+        "InputLayer",
+    }
+)
+# The Keras layer class names ``export`` translates (some settings of them are still refused, with
+# the reason). ``TextVectorization`` only as the layer the ONNX graph starts after (``start_after``):
+# the page vectorises in JavaScript. ``RandomCrop`` only when it crops to the input's own size.
+# ``workshop units --check`` reads this to tell whether a unit's demo can be exported.
+SUPPORTED_LAYERS = frozenset(
+    INFERENCE_IDENTITY
+    | {
+        "Rescaling",
+        "Reshape",
+        "Flatten",
+        "Dense",
+        "Conv2D",
+        "BatchNormalization",
+        "MaxPooling2D",
+        "GlobalAveragePooling2D",
+        "Activation",
+        "ReLU",
+        "Softmax",
+        "RandomCrop",
+        "TextVectorization",
+    }
+)
 ACTIVATIONS = {"linear": None, "relu": "Relu", "sigmoid": "Sigmoid", "softmax": "Softmax", "tanh": "Tanh"}
 
 
