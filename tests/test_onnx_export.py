@@ -12,7 +12,7 @@ keras = pytest.importorskip("keras")
 onnxruntime = pytest.importorskip("onnxruntime")
 from keras import layers
 
-from workshop.site.onnx_export import ExportError, export
+from workshop.site.onnx_export import SUPPORTED_LAYERS, TOLERANCE, ExportError, export, verify
 
 
 def run_onnx(serialized: bytes, inputs: np.ndarray) -> np.ndarray:
@@ -134,3 +134,58 @@ def test_a_layer_without_translation_is_refused_by_name():
     model = keras.Sequential([keras.Input(shape=(8, 3)), layers.LSTM(4, name="memory"), layers.Dense(1)])
     with pytest.raises(ExportError, match="memory"):
         export(model)
+
+
+def test_a_softmax_over_another_axis_is_exported_over_that_axis():
+    """Scores of shape (4 characters, 10 classes), normalised over the characters."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [keras.Input(shape=(8,)), layers.Dense(40), layers.Reshape((4, 10)), layers.Softmax(axis=1)]
+    )
+    inputs = np.random.default_rng(0).normal(0, 3, (5, 8)).astype(np.float32)
+    expected = np.asarray(model(inputs, training=False))
+    np.testing.assert_allclose(expected.sum(axis=1), 1, atol=1e-5)  # the subject: a non-last axis
+    np.testing.assert_allclose(run_onnx(export(model), inputs), expected, atol=1e-5)
+
+
+def test_a_softmax_over_several_axes_is_refused_by_name():
+    model = keras.Sequential([keras.Input(shape=(4, 10)), layers.Softmax(axis=(1, 2), name="both")])
+    with pytest.raises(ExportError, match=r"layer both \(Softmax\): a softmax over several axes"):
+        export(model)
+
+
+def test_a_per_channel_rescaling_is_refused_clearly():
+    model = keras.Sequential(
+        [keras.Input(shape=(4, 4, 3)), layers.Rescaling([1 / 255, 2 / 255, 3 / 255], name="per_channel")]
+    )
+    with pytest.raises(ExportError, match="per_channel.*one scale and one offset"):
+        export(model)
+
+
+def test_a_random_crop_to_the_input_size_is_nothing_and_a_smaller_one_is_refused():
+    same = keras.Sequential([keras.Input(shape=(6, 8, 1)), layers.RandomCrop(6, 8), layers.Flatten()])
+    inputs = np.arange(2 * 48, dtype=np.float32).reshape(2, 6, 8, 1)
+    np.testing.assert_array_equal(run_onnx(export(same), inputs), inputs.reshape(2, -1))
+    smaller = keras.Sequential([keras.Input(shape=(6, 8, 1)), layers.RandomCrop(4, 4, name="crop"), layers.Flatten()])
+    with pytest.raises(ExportError, match=r"crop.*a crop to 4x4 of a 6x8 image is not supported"):
+        export(smaller)
+
+
+def test_every_supported_layer_name_is_a_keras_layer():
+    assert isinstance(SUPPORTED_LAYERS, frozenset)
+    for name in SUPPORTED_LAYERS:
+        assert issubclass(getattr(layers, name), layers.Layer), name
+    assert "LSTM" not in SUPPORTED_LAYERS
+
+
+def test_verify_passes_a_faithful_export_and_stops_a_wrong_one():
+    keras.utils.set_random_seed(0)
+    model = road_cnn()
+    inputs = np.random.default_rng(1).uniform(0, 255, (3, 45, 80, 3)).astype(np.float32)
+    serialized = export(model)
+    assert verify(model, serialized, inputs) <= TOLERANCE
+    # The same graph with one weight changed: what a wrong layout or axis would look like to the page.
+    kernel = model.layers[-1].get_weights()
+    model.layers[-1].set_weights([kernel[0] + 0.5, kernel[1]])
+    with pytest.raises(ExportError, match=r"differs from Keras by .* on its sample inputs \(tolerance 0.001\)"):
+        verify(model, serialized, inputs)

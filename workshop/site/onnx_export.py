@@ -1,10 +1,15 @@
 """Keras models to ONNX, for the course site's in-page demos (run there by onnxruntime-web).
 
-The course's models are chains of standard layers, and this converter covers exactly those:
-``Rescaling``, ``Reshape``, ``Flatten``, ``Dense``, ``Conv2D``, ``BatchNormalization``,
-``MaxPooling2D``, ``GlobalAveragePooling2D``, ``Activation``/``ReLU``/``Softmax`` and the layers
-that do nothing at inference (``Dropout``, the random augmentations). Anything else is refused
-with the layer's name, never converted approximately. (tf2onnx, the usual route, pins a protobuf
+The course's models are chains of standard layers, and this converter covers exactly those
+(``SUPPORTED_LAYERS``): ``Rescaling``, ``Reshape``, ``Flatten``, ``Dense``, ``Conv2D``,
+``BatchNormalization``, ``MaxPooling2D``, ``GlobalAveragePooling2D``, ``Activation``/``ReLU``/
+``Softmax`` and the layers that do nothing at inference (``Dropout``, the random augmentations,
+``RandomCrop`` to the input's own size). Anything else, and any setting of these layers it does not
+translate (a per-channel ``Rescaling``, a ``Softmax`` over several axes), is refused with one
+``ExportError`` naming the layer, never converted approximately.
+
+``verify`` runs the exported model with onnxruntime beside Keras on the same inputs: the site's
+build calls it on each demo's sample inputs before a page uses the model, and stops on a mismatch. (tf2onnx, the usual route, pins a protobuf
 older than the one TensorFlow 2.21 needs, so it cannot be installed beside it.)
 
 Keras keeps images as NHWC, ONNX convolutions want NCHW: the graph transposes into NCHW before a
@@ -58,6 +63,10 @@ SUPPORTED_LAYERS = frozenset(
         "TextVectorization",
     }
 )
+# The largest difference ``verify`` accepts between Keras' and onnxruntime's outputs (probabilities,
+# or a steering angle in degrees that the page shows with one decimal): float32 rounding stays
+# well under it, a wrong layout, axis or weight does not.
+TOLERANCE = 1e-3
 ACTIVATIONS = {"linear": None, "relu": "Relu", "sigmoid": "Sigmoid", "softmax": "Softmax", "tanh": "Tanh"}
 
 
@@ -153,9 +162,25 @@ def export(model, input_shape: tuple[int, ...] | None = None, start_after=None) 
         where = f"layer {layer.name} ({kind})"
         if kind in INFERENCE_IDENTITY:
             continue
+        if kind == "RandomCrop":
+            # At inference Keras' documentation says "center-crop and resize", while Keras 3.15
+            # passes the image through unchanged: only a crop to the input's own size means the same
+            # in both, so that is the only one translated (as nothing).
+            size = (layer.height, layer.width)
+            if tuple(image_size(layer)) != size:
+                raise ExportError(
+                    f"{where}: a crop to {size[0]}x{size[1]} of a {'x'.join(map(str, image_size(layer)))} image is "
+                    "not supported (Keras versions disagree on what it does at inference); crop in the data pipeline"
+                )
+            continue
+        if kind == "TextVectorization":
+            raise ExportError(f"{where}: text is vectorised by the page; export the layers after it (start_after)")
         if kind == "Rescaling":
-            tensor = graph.op("Mul", [tensor, graph.constant(np.float32(layer.scale), "scale")])
-            tensor = graph.op("Add", [tensor, graph.constant(np.float32(layer.offset), "offset")])
+            scale, offset = (np.asarray(value, np.float32) for value in (layer.scale, layer.offset))
+            if scale.size != 1 or offset.size != 1:
+                raise ExportError(f"{where}: only one scale and one offset for all channels are supported")
+            tensor = graph.op("Mul", [tensor, graph.constant(scale.reshape(()), "scale")])
+            tensor = graph.op("Add", [tensor, graph.constant(offset.reshape(()), "offset")])
         elif kind == "Reshape":
             tensor = _to(graph, tensor, "keras", rank)
             target = [0, *layer.target_shape]
@@ -227,8 +252,15 @@ def export(model, input_shape: tuple[int, ...] | None = None, start_after=None) 
                 raise ExportError(f"{where}: only the plain ReLU is supported")
             tensor = graph.op("Relu", [tensor])
         elif kind == "Softmax":
-            tensor = _to(graph, tensor, "keras", rank)
-            tensor = graph.op("Softmax", [tensor], axis=-1)
+            axis = layer.axis
+            if isinstance(axis, (list, tuple)):
+                if len(axis) != 1:
+                    raise ExportError(f"{where}: a softmax over several axes {tuple(axis)} is not supported")
+                (axis,) = axis
+            if not -rank < axis < rank or axis == 0 or axis == -rank:
+                raise ExportError(f"{where}: softmax axis {axis} is not a feature axis of a rank-{rank} tensor")
+            tensor = _to(graph, tensor, "keras", rank)  # Keras' axis numbers count in Keras' layout
+            tensor = graph.op("Softmax", [tensor], axis=int(axis))
         else:
             raise ExportError(f"{where} has no ONNX translation here")
     tensor = _to(graph, tensor, "keras", rank)
@@ -246,3 +278,39 @@ def export(model, input_shape: tuple[int, ...] | None = None, start_after=None) 
     onnx_model.ir_version = IR_VERSION
     checker.check_model(onnx_model)
     return onnx_model.SerializeToString()
+
+
+def image_size(layer) -> tuple[int, ...]:
+    """The (height, width) of the images a layer receives in its model."""
+    try:
+        shape = layer.input.shape
+    except (AttributeError, ValueError):
+        raise ExportError(f"layer {layer.name}: its input shape is unknown (is it part of a built model?)") from None
+    return tuple(shape[1:3])
+
+
+def run_onnx(serialized: bytes, inputs: np.ndarray) -> np.ndarray:
+    """The exported model's output on ``inputs``, computed by onnxruntime (what the page runs)."""
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(serialized, providers=["CPUExecutionProvider"])
+    return session.run(["output"], {"input": np.asarray(inputs, np.float32)})[0]
+
+
+def verify(model, serialized: bytes, keras_inputs, onnx_inputs=None, tolerance: float = TOLERANCE) -> float:
+    """The largest difference between Keras' outputs on ``keras_inputs`` and the exported model's on
+    ``onnx_inputs`` (the same inputs by default; for a text model, the page's vectors of the same
+    texts), and an ``ExportError`` when it exceeds ``tolerance``."""
+    expected = np.asarray(model(keras_inputs, training=False), np.float32)
+    actual = run_onnx(serialized, keras_inputs if onnx_inputs is None else onnx_inputs)
+    if actual.shape != expected.shape:
+        raise ExportError(
+            f"{model.name}: the ONNX export gives outputs of shape {actual.shape}, Keras {expected.shape}"
+        )
+    difference = float(np.max(np.abs(actual - expected))) if expected.size else 0.0
+    if not difference <= tolerance:  # also catches NaN
+        raise ExportError(
+            f"{model.name}: the ONNX export differs from Keras by {difference:.3g} on its sample inputs "
+            f"(tolerance {tolerance:g}); the page would show answers the model does not give"
+        )
+    return difference
