@@ -70,8 +70,8 @@ def _tree_digest(paths) -> str:
 def lesson_block_key(code: str) -> str:
     """Everything a lesson block's output can depend on: its code, the versions of the packages
     that run it, the workshop package (data readers, generators, this module) and the manifest."""
-    from workshop.running import cache
     from workshop.course.units import SOLUTIONS_DIR
+    from workshop.running import cache
 
     package = Path(__file__).resolve().parents[1]  # the whole workshop package
     ingredients = {
@@ -81,9 +81,10 @@ def lesson_block_key(code: str) -> str:
         "workshop": _tree_digest([*package.rglob("*.py"), *package.glob("*.toml")]),
     }
     if "workshop.course.reference" in code:  # quotes the reference runs recorded in results.json
-        from workshop.running.results import RESULTS_PATH
+        from workshop.running.results import default_path
 
-        ingredients["results"] = _tree_digest([RESULTS_PATH]) if RESULTS_PATH.is_file() else ""
+        results_path = default_path()
+        ingredients["results"] = _tree_digest([results_path]) if results_path.is_file() else ""
     if "load_make_dataset" in code or "load_generator" in code:  # draws with the solutions' generator cells
         ingredients["solutions"] = _tree_digest(SOLUTIONS_DIR.glob("*.py"))
     return hashlib.sha256(json.dumps(ingredients, sort_keys=True).encode()).hexdigest()[:24]
