@@ -15,26 +15,24 @@ from workshop import cli
 from workshop.course.units import load_unit
 from workshop.grading import exports
 from workshop.grading.course_grades import COURSE_GRADEBOOK, merge_units
-from workshop.grading.gradebook import COLUMNS, GradeError, write_gradebook
+from workshop.grading.gradebook import GradeError, GradeRow, write_gradebook
 
 UNITS = ["01_auto_mpg_regression", "02_fashion_mnist_logreg", "05_deep_mlp"]
 
 
-def row(unit: str, learner: str, status: str = "ok", value: str = "", passed: bool = False, **extra) -> dict:
-    base = dict.fromkeys(COLUMNS, "")
-    base.update(
+def row(unit: str, learner: str, status: str = "ok", value: str = "", passed: bool = False, **extra) -> GradeRow:
+    return GradeRow(
         learner=learner,
         unit=unit,
         status=status,
-        value=value,
-        passed="true" if passed else "false",
-        graded_at="2027-03-01T10:00:00.000+00:00",
+        value=float(value) if value else None,
+        passed=passed,
+        graded_at=extra.pop("graded_at", "2027-03-01T10:00:00.000+00:00"),
+        **extra,
     )
-    base.update(extra)
-    return base
 
 
-def graded_folder(tmp_path, unit_name: str, rows: list[dict], points: float, credit: str = "pass", name=None):
+def graded_folder(tmp_path, unit_name: str, rows: list[GradeRow], points: float, credit: str = "pass", name=None):
     folder = tmp_path / (name or unit_name)
     write_gradebook(folder / "gradebook.csv", rows)
     exports.write_exports(folder, load_unit(unit_name), rows, points, credit=credit)
@@ -105,9 +103,9 @@ def test_the_course_gradebook_has_a_row_per_learner_and_a_column_per_unit(three_
     table = read_csv((out / COURSE_GRADEBOOK).read_text())
     assert table[0] == ["learner", "name", *UNITS, "units_passed", "points", "points_possible"]
     rows = {line[0]: line for line in table[1:]}
-    assert rows["ada"] == ["ada", "", "PASS 1.7", "PASS 0.85", "PASS 0.9", "3", "40", "40"]
-    assert rows["48213"] == ["48213", "doejane", "PASS 1.8", "grader-error", "", "1", "10", "40"]
-    assert rows["bob"][2:5] == ["MISS 2.4", "TIMEOUT", "MISS 0.88"] and rows["bob"][5] == "0"
+    assert rows["ada"] == ["ada", "", "PASS 1.7000", "PASS 0.8500", "PASS 0.9000", "3", "40", "40"]
+    assert rows["48213"] == ["48213", "doejane", "PASS 1.8000", "grader-error", "", "1", "10", "40"]
+    assert rows["bob"][2:5] == ["MISS 2.4000", "TIMEOUT", "MISS 0.8800"] and rows["bob"][5] == "0"
 
 
 def test_a_regrade_in_another_folder_wins_when_it_is_later(three_units, tmp_path):
@@ -122,7 +120,7 @@ def test_a_regrade_in_another_folder_wins_when_it_is_later(three_units, tmp_path
     out = tmp_path / "course"
     merge_units([*three_units, regrade], out)
     rows = {line[0]: line for line in read_csv((out / COURSE_GRADEBOOK).read_text())[1:]}
-    assert rows["bob"][3] == "PASS 0.845" and rows["ada"][3] == "PASS 0.85"
+    assert rows["bob"][3] == "PASS 0.8450" and rows["ada"][3] == "PASS 0.8500"
     canvas = {line[1] or line[3]: line for line in read_csv((out / "canvas.csv").read_text())[2:]}
     assert canvas["bob"][6] == "10"
 

@@ -492,12 +492,13 @@ def test_the_batch_writes_canvas_and_gradescope_grades(batch):
 
 def test_exports_give_no_points_for_a_grader_error_and_scale_to_points():
     from workshop.grading.exports import canvas_csv, gradescope_results
+    from workshop.grading.gradebook import GradeRow
 
     unit = load_unit(UNIT)
     rows = [
-        {"learner": "ann", "status": "ok", "passed": "true", "value": "0.8500", "message": "meets"},
-        {"learner": "bob", "status": "ok", "passed": "false", "value": "0.2000", "message": "does not meet"},
-        {"learner": "cy", "status": "grader-error", "passed": "false", "value": "", "message": "worker lost"},
+        GradeRow("ann", UNIT, "ok", value=0.85, passed=True, message="meets"),
+        GradeRow("bob", UNIT, "ok", value=0.2, message="does not meet"),
+        GradeRow("cy", UNIT, "grader-error", message="worker lost"),
     ]
     lines = canvas_csv(unit, rows, 10).splitlines()
     assert lines[1].endswith(",10") and lines[2:] == ["ann,,,ann,,10", "bob,,,bob,,0", "cy,,,cy,,"]

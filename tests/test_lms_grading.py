@@ -123,10 +123,11 @@ def test_a_link_out_of_an_unpacked_download_is_refused(tmp_path):
 
 def test_canvas_csv_fills_the_id_column_for_canvas_learners():
     from workshop.grading.exports import canvas_csv
+    from workshop.grading.gradebook import GradeRow
 
     rows = [
-        {"learner": "48213", "name": "doejane", "status": "ok", "passed": "true", "value": "0.85", "message": ""},
-        {"learner": "carol", "name": "", "status": "error", "passed": "false", "value": "", "message": ""},
+        GradeRow("48213", UNIT, "ok", name="doejane", passed=True, value=0.85),
+        GradeRow("carol", UNIT, "error"),
     ]
     table = list(csv.reader(io.StringIO(canvas_csv(load_unit(UNIT), rows, 10))))
     assert table[2] == ["doejane", "48213", "", "", "", "10"]
@@ -155,11 +156,12 @@ def test_declared_floors_are_what_a_trivial_model_scores(task):
 
 def test_linear_credit_between_floor_and_goal():
     from workshop.grading.credit import explanation, points_for
+    from workshop.grading.gradebook import GradeRow
 
     unit = load_unit(UNIT)  # goal >= 0.84, floor 0.10
 
     def row(value, status="ok"):
-        return {"status": status, "passed": "true" if value and value >= 0.84 else "false", "value": value or ""}
+        return GradeRow("ann", UNIT, status, value=value, passed=value is not None and value >= 0.84)
 
     assert points_for(row(0.839), unit, 10, "linear") == pytest.approx(9.99, abs=0.01)
     assert points_for(row(0.839), unit, 10, "pass") == 0
@@ -172,7 +174,7 @@ def test_linear_credit_between_floor_and_goal():
     assert "0.1" in explanation(unit, 10, "linear") and "proportion" in explanation(unit, 10, "linear")
 
     mpg = load_unit("01_auto_mpg_regression")  # a lower-is-better goal: <= 1.9, floor 6.94
-    assert points_for({"status": "ok", "passed": "false", "value": "4.42"}, mpg, 1, "linear") == 0.5
+    assert points_for(GradeRow("ann", mpg.name, "ok", value=4.42), mpg, 1, "linear") == 0.5
 
 
 def test_linear_credit_needs_a_floor(tmp_path):

@@ -10,13 +10,14 @@ from pathlib import Path
 
 def command_check(args) -> int:
     from workshop.course.units import UnitError, load_unit, unit_for_path
-    from workshop.running.runner import Isolation, run_unit, unenforced
+    from workshop.running.runner import Isolation, run_unit, time_limit, unenforced
 
     try:
         unit = load_unit(args.unit) if args.unit else unit_for_path(args.path)
     except UnitError as error:
         return fail(str(error), args.json)
-    limit = int(args.timeout or unit.timeout_seconds)
+    # The limit the runner applies: exactly --timeout, else the unit's for this machine's cores.
+    limit = args.timeout or time_limit(unit).seconds
     # Said once, before the run: what this machine does not let the runner enforce (macOS refuses
     # `ulimit -v`, Windows has no shell to apply it). The notebook runs and is scored all the same.
     for gap in unenforced(Isolation()):
@@ -28,7 +29,7 @@ def command_check(args) -> int:
     if not args.json and sys.stderr.isatty():
 
         def progress(elapsed: float, where: str) -> None:
-            sys.stderr.write(f"\r  running {unit.name}: {where}, {elapsed:4.0f} s (limit {limit} s)  ")
+            sys.stderr.write(f"\r  running {unit.name}: {where}, {elapsed:4.0f} s (limit {limit:g} s)  ")
             sys.stderr.flush()
 
     result = run_unit(

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from workshop import atomic
 from workshop.course.units import Unit, all_units
-from workshop.grading.gradebook import GRADER_ERROR, GradeError, read_gradebook
+from workshop.grading.gradebook import GRADER_ERROR, OK, GradeError, GradeRow, read_gradebook
 
 COURSE_GRADEBOOK = "course-gradebook.csv"
 CANVAS_FILENAME = "canvas.csv"
@@ -37,7 +37,7 @@ class UnitGrades:
     unit: Unit
     assignment: str  # the Canvas column's name
     possible: float
-    rows: dict[str, dict] = field(default_factory=dict)  # learner -> gradebook row
+    rows: dict[str, GradeRow] = field(default_factory=dict)  # learner -> gradebook row
     points: dict[str, float | None] = field(default_factory=dict)  # learner -> points ("" in canvas.csv: None)
 
 
@@ -66,15 +66,15 @@ def read_canvas(path: Path) -> tuple[str, float, dict[str, float | None]] | None
     return assignment, possible, points
 
 
-def cell(row: dict | None) -> str:
+def cell(row: GradeRow | None) -> str:
     if row is None:
         return ""
-    if row["status"] == GRADER_ERROR:
+    if row.status == GRADER_ERROR:
         return GRADER_ERROR
-    if row["status"] == "ok":
-        word = "PASS" if row.get("passed") == "true" else "MISS"
-        return f"{word} {row['value']}".strip()
-    return row["status"].upper()
+    if row.status == OK:
+        word = "PASS" if row.passed else "MISS"
+        return f"{word} {row.value_text}".strip()
+    return row.status.upper()
 
 
 def collect(graded: list[Path], points: float = 1.0) -> dict[str, UnitGrades]:
@@ -89,7 +89,7 @@ def collect(graded: list[Path], points: float = 1.0) -> dict[str, UnitGrades]:
             )
         canvas = read_canvas(folder / CANVAS_FILENAME)
         for row in rows:
-            name = row.get("unit", "")
+            name = row.unit
             if name not in units:
                 raise GradeError(f"{folder / 'gradebook.csv'}: unit {name!r} is not one of this course's units.")
             unit = units[name]
@@ -102,16 +102,16 @@ def collect(graded: list[Path], points: float = 1.0) -> dict[str, UnitGrades]:
                     f"{unit.name} was graded for {number(grades.possible)} points in one folder and "
                     f"{number(canvas[1])} in {folder}: grade it again with one --points."
                 )
-            current = grades.rows.get(row["learner"])
-            if current is not None and row.get("graded_at", "") < current.get("graded_at", ""):
+            current = grades.rows.get(row.learner)
+            if current is not None and row.graded_at < current.graded_at:
                 continue
-            grades.rows[row["learner"]] = row
-            if canvas and row["learner"] in canvas[2]:
-                grades.points[row["learner"]] = canvas[2][row["learner"]]
-            elif row["status"] == GRADER_ERROR:
-                grades.points[row["learner"]] = None
+            grades.rows[row.learner] = row
+            if canvas and row.learner in canvas[2]:
+                grades.points[row.learner] = canvas[2][row.learner]
+            elif row.status == GRADER_ERROR:
+                grades.points[row.learner] = None
             else:
-                grades.points[row["learner"]] = grades.possible if row.get("passed") == "true" else 0.0
+                grades.points[row.learner] = grades.possible if row.passed else 0.0
     return dict(sorted(found.items(), key=lambda item: item[1].unit.number))
 
 
@@ -120,8 +120,8 @@ def learners(grades: dict[str, UnitGrades]) -> dict[str, str]:
     names: dict[str, str] = {}
     for unit_grades in grades.values():
         for learner, row in unit_grades.rows.items():
-            if row.get("name") or learner not in names:
-                names[learner] = row.get("name") or names.get(learner, "")
+            if row.name or learner not in names:
+                names[learner] = row.name or names.get(learner, "")
     return dict(sorted(names.items()))
 
 
@@ -132,7 +132,7 @@ def course_gradebook_csv(grades: dict[str, UnitGrades]) -> str:
     possible = sum(unit_grades.possible for unit_grades in grades.values())
     for learner, name in learners(grades).items():
         rows = [unit_grades.rows.get(learner) for unit_grades in grades.values()]
-        passed = sum(1 for row in rows if row and row["status"] == "ok" and row.get("passed") == "true")
+        passed = sum(1 for row in rows if row and row.status == OK and row.passed)
         earned = sum(unit_grades.points.get(learner) or 0.0 for unit_grades in grades.values())
         writer.writerow([learner, name, *map(cell, rows), passed, number(earned), number(possible)])
     return buffer.getvalue()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 
 from workshop.course.units import Unit
-from workshop.grading.gradebook import GRADER_ERROR, GradeError
+from workshop.grading.gradebook import GRADER_ERROR, OK, GradeError, GradeRow
 
 MODES = ("pass", "linear")
 
@@ -37,22 +37,22 @@ def check_credit(mode: str, unit: Unit) -> None:
             )
 
 
-def fraction(row: dict, unit: Unit, mode: str = "pass") -> float | None:
+def fraction(row: GradeRow, unit: Unit, mode: str = "pass") -> float | None:
     """The share of the points ``row`` earns (0 to 1), or None for a grader-error row."""
-    if row.get("status") == GRADER_ERROR:
+    if row.status == GRADER_ERROR:
         return None
-    if row.get("passed") == "true":
+    if row.passed:
         return 1.0
-    if mode != "linear" or row.get("status") != "ok" or not row.get("value"):
+    if mode != "linear" or row.status != OK or row.value is None:
         return 0.0
-    value, floor, goal = float(row["value"]), unit.floor, unit.goal.value
+    value, floor, goal = row.value, unit.floor, unit.goal.value
     if math.isnan(value) or floor is None:
         return 0.0
     share = (value - floor) / (goal - floor)  # the same formula for >= and <= goals
     return min(max(share, 0.0), 1.0)
 
 
-def points_for(row: dict, unit: Unit, points: float, mode: str = "pass") -> float | None:
+def points_for(row: GradeRow, unit: Unit, points: float, mode: str = "pass") -> float | None:
     share = fraction(row, unit, mode)
     return None if share is None else round(points * share, 2)
 

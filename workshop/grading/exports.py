@@ -22,25 +22,18 @@ from pathlib import Path
 
 from workshop import atomic
 from workshop.course.units import Unit
-from workshop.grading.credit import explanation
-from workshop.grading.credit import points_for as credit_points
+from workshop.grading.credit import explanation, points_for
+from workshop.grading.gradebook import GradeRow
 
 CANVAS_FILENAME = "canvas.csv"
 GRADESCOPE_FOLDER = "gradescope"
-GRADER_ERROR = "grader-error"
-
-
-def points_for(row: dict, points: float, unit: Unit | None = None, credit: str = "pass") -> float | None:
-    if unit is None:  # pass/fail needs no unit
-        return None if row["status"] == GRADER_ERROR else (points if row["passed"] == "true" else 0.0)
-    return credit_points(row, unit, points, credit)
 
 
 def number(value: float) -> str:
     return f"{value:g}"
 
 
-def canvas_csv(unit: Unit, rows: list[dict], points: float, credit: str = "pass") -> str:
+def canvas_csv(unit: Unit, rows: list[GradeRow], points: float, credit: str = "pass") -> str:
     """A learner from a Canvas download (a Canvas user id, with a name) fills ``ID``, which Canvas'
     import matches on; any other learner fills ``SIS Login ID`` with their entry's name."""
     assignment = f"{unit.number:02d}. {unit.title}"
@@ -48,21 +41,21 @@ def canvas_csv(unit: Unit, rows: list[dict], points: float, credit: str = "pass"
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", assignment])
     writer.writerow(["Points Possible", "", "", "", "", number(points)])
-    for row in sorted(rows, key=lambda row: row["learner"]):
-        earned = "" if (found := points_for(row, points, unit, credit)) is None else number(found)
-        if row.get("name"):
-            writer.writerow([row["name"], row["learner"], "", "", "", earned])
+    for row in sorted(rows, key=lambda row: row.learner):
+        earned = "" if (found := points_for(row, unit, points, credit)) is None else number(found)
+        if row.name:
+            writer.writerow([row.name, row.learner, "", "", "", earned])
         else:
-            writer.writerow([row["learner"], "", "", row["learner"], "", earned])
+            writer.writerow([row.learner, "", "", row.learner, "", earned])
     return buffer.getvalue()
 
 
-def gradescope_results(unit: Unit, row: dict, points: float, credit: str = "pass") -> dict:
-    earned = points_for(row, points, unit, credit)
-    passed = row["passed"] == "true"
-    value = row["value"] or "-"
+def gradescope_results(unit: Unit, row: GradeRow, points: float, credit: str = "pass") -> dict:
+    earned = points_for(row, unit, points, credit)
+    passed = row.passed
+    value = row.value_text or "-"
     output = (
-        f"{unit.goal.metric} = {value} (goal {unit.goal.text}, held-out data).\n{row['message']}\n"
+        f"{unit.goal.metric} = {value} (goal {unit.goal.text}, held-out data).\n{row.message}\n"
         f"{explanation(unit, points, credit)}"
     )
     test = {
@@ -80,10 +73,10 @@ def gradescope_results(unit: Unit, row: dict, points: float, credit: str = "pass
     return results
 
 
-def write_exports(out_dir: Path, unit: Unit, rows: list[dict], points: float, credit: str = "pass") -> None:
+def write_exports(out_dir: Path, unit: Unit, rows: list[GradeRow], points: float, credit: str = "pass") -> None:
     out_dir = Path(out_dir)
     atomic.write_text(out_dir / CANVAS_FILENAME, canvas_csv(unit, rows, points, credit))
     atomic.write_text(out_dir / "points.txt", explanation(unit, points, credit) + "\n")
     for row in rows:
         results = gradescope_results(unit, row, points, credit)
-        atomic.write_text(out_dir / GRADESCOPE_FOLDER / row["learner"] / "results.json", json.dumps(results, indent=2))
+        atomic.write_text(out_dir / GRADESCOPE_FOLDER / row.learner / "results.json", json.dumps(results, indent=2))

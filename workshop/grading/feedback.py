@@ -12,6 +12,7 @@ from pathlib import Path
 
 from workshop import atomic
 from workshop.course.units import Unit
+from workshop.grading.gradebook import ERROR, OK, TIMEOUT, GradeRow
 
 
 def learner_cell(path: Path | None, cell: int | None) -> str | None:
@@ -63,7 +64,7 @@ def write_feedback(
     folder: Path,
     learner: str,
     unit: Unit,
-    row: dict,
+    row: GradeRow,
     result,
     path: Path | None,
     *,
@@ -78,20 +79,20 @@ def write_feedback(
     from workshop.grading.credit import explanation, points_for
 
     folder.mkdir(parents=True, exist_ok=True)
-    verdict = {"true": "Passed"}.get(row["passed"]) or {
-        "ok": "Below the goal",
-        "timeout": "Stopped: time limit",
-        "error": "Error",
-    }.get(row["status"], row["status"])
-    who = f"{row['name']} ({learner})" if row.get("name") else learner
+    verdict = (
+        "Passed"
+        if row.passed
+        else {OK: "Below the goal", TIMEOUT: "Stopped: time limit", ERROR: "Error"}.get(row.status, row.status)
+    )
+    who = f"{row.name} ({learner})" if row.name else learner
     earned = points_for(row, unit, points, credit)
     lines = [f"# {unit.title}: feedback for {who}", "", f"**{verdict}**", ""]
-    if row.get("late") == "true":
+    if row.late:
         lines += ["Handed in after the due date (as Canvas records it).", ""]
     lines += [
         "| metric | your model | goal |",
         "|---|---|---|",
-        f"| {unit.goal.metric} | {row['value'] or '-'} | {unit.goal.text} |",
+        f"| {unit.goal.metric} | {row.value_text or '-'} | {unit.goal.text} |",
         "",
         (
             "The score is measured by the grader on held-out data your notebook never sees; "
@@ -104,7 +105,7 @@ def write_feedback(
         "## What happened",
         "",
         "```text",
-        row["message"],
+        row.message,
         "```",
         "",
     ]

@@ -8,28 +8,30 @@ grader can be killed at any moment; a rerun grades only what is missing or chang
 
 from __future__ import annotations
 
-import atexit
 import hashlib
-import io
-import json
 import os
 import shutil
 import sys
-import tempfile
-import threading
 import time
 import zipfile
 from concurrent.futures import Executor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psutil
-
-from workshop import atomic
-from workshop.course.units import REPO, Unit, load_unit
+from workshop.course.course import Course
+from workshop.course.units import Unit, load_unit
 from workshop.grading import exports
 from workshop.grading.feedback import write_feedback
-from workshop.grading.gradebook import GRADER_ERROR, Gradebook, GradeError, now
+from workshop.grading.gradebook import ERROR, GRADER_ERROR, OK, Gradebook, GradeError, GradeRow, now
+from workshop.grading.sandbox import (
+    GraderFailure,
+    SandboxPlan,
+    SandboxSpec,
+    prepare_sandbox,
+    sandbox_refusal,
+    worker_plan,
+)
+from workshop.running.runner import time_limit
 
 SUFFIXES = (".ipynb", ".py")
 IGNORED = {"__pycache__", ".ipynb_checkpoints", ".git", ".DS_Store"}
@@ -47,7 +49,7 @@ class Submission:
     @property
     def details(self) -> dict:
         """The gradebook columns that come from the submission itself."""
-        return {"name": self.name, "late": "true" if self.late else ""}
+        return {"name": self.name, "late": self.late}
 
 
 @dataclass
@@ -59,30 +61,6 @@ class Collected:
     skipped: list[str]  # files reported and not graded, each with the reason
 
 
-# A row the grader's own machinery could not grade (a lost worker, a sandbox that does not hold,
-# a missing learner view): never the learner's error, and graded again by the next run.
-
-
-class GraderFailure(Exception):
-    """The grader's machinery failed for one submission; the message says what and where."""
-
-
-@dataclass(frozen=True)
-class SandboxSpec:
-    """What any machine needs to build its own learner view and sandbox for a batch.
-
-    On a Dask worker nothing of the grader's machine can be assumed (its /tmp least of all): the
-    worker builds the view and probes the sandbox itself, from this, before the first run."""
-
-    unit: str
-    repo: str
-    out_dir: str
-    submissions: str
-    extra_hidden: tuple[str, ...] = ()
-    memory_bytes: int | None = None
-    use_namespaces: bool = True
-
-
 @dataclass
 class Job:
     """One learner to grade; plain data so that a Dask worker can take it."""
@@ -92,12 +70,29 @@ class Job:
     sha256: str
     unit: str
     out_dir: str
-    plan: object | None  # a workshop.grading.sandbox.SandboxPlan built here, or None: build it where the job runs
+    plan: SandboxPlan | None  # built here, or None: build it where the job runs (a Dask worker)
+    # --timeout: the limit of a run alone, scaled for sharing like the unit's own (runner.time_limit)
     timeout_seconds: float | None = None
     spec: SandboxSpec | None = None
     details: dict = field(default_factory=dict)  # gradebook columns from the submission (name, late)
     credit: str = "pass"  # how the feedback says points are computed (workshop.grading.credit)
     points: float = 1.0
+    jobs: int = 1  # runs at once on the machine where this one runs (-j); a Dask worker counts its threads
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """How a batch runs: parallel runs, limits, the sandbox, and the points the feedback names."""
+
+    jobs: int = 1
+    timeout_seconds: float | None = None
+    memory_bytes: int | None = None
+    dask: str | None = None
+    use_namespaces: bool = True
+    extra_hidden: tuple[Path, ...] = ()
+    credit: str = "pass"
+    points: float = 1.0
+    progress: bool | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -282,38 +277,49 @@ def select_only(submissions: list[Submission], only: list[str]) -> list[Submissi
 # the gradebook
 
 
-def problem_row(submission: Submission, unit: Unit, message: str) -> dict:
-    return {
-        "learner": submission.learner,
-        "unit": unit.name,
-        "status": "error",
-        "metric": unit.goal.metric,
-        "value": "",
-        "goal": unit.goal.text,
-        "passed": "false",
-        "seconds": "0",
-        "message": message,
-        "sha256": submission.sha256,
-        "submission": "",
-        "graded_at": now(),
-    }
+def problem_row(submission: Submission, unit: Unit, message: str) -> GradeRow:
+    return GradeRow(
+        learner=submission.learner,
+        unit=unit.name,
+        status=ERROR,
+        metric=unit.goal.metric,
+        goal=unit.goal.text,
+        seconds=0.0,
+        message=message,
+        sha256=submission.sha256,
+        graded_at=now(),
+        **submission.details,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # grading one learner (runs in a thread, or on a Dask worker)
 
 
-def grader_error_row(learner: str, sha256: str, unit: Unit, what: str) -> dict:
+def grader_error_row(learner: str, sha256: str, unit: Unit, what: str) -> GradeRow:
     row = problem_row(Submission(learner, None, sha256), unit, "")
-    row["status"] = GRADER_ERROR
-    row["message"] = (
+    row.status = GRADER_ERROR
+    row.message = (
         f"The grader could not grade this submission ({what}). This is a problem of the grading "
         "machinery, not of the submission: fix it and run the same command again to grade it."
     )
     return row
 
 
-def grade_one(job: Job) -> dict:
+def runs_at_once(job: Job) -> int:
+    """How many runs share this machine with ``job``'s: the -j threads here, or on a Dask worker
+    its own threads (each worker machine has its own cores)."""
+    if job.plan is not None:
+        return job.jobs
+    try:
+        from distributed import get_worker
+
+        return int(getattr(get_worker(), "nthreads", job.jobs))
+    except (ImportError, ValueError):  # not on a Dask worker after all
+        return job.jobs
+
+
+def grade_one(job: Job) -> GradeRow:
     """Run one submission through the runner in the sandbox; write its feedback; return its row."""
     from workshop.running.runner import run_unit
 
@@ -325,31 +331,34 @@ def grade_one(job: Job) -> dict:
             raise GraderFailure(f"the submission {job.path} is not readable on {os.uname().nodename}")
         if plan.view and not Path(plan.view).is_dir():
             raise GraderFailure(f"the learner view {plan.view} is missing on {os.uname().nodename}")
+        # Runs are not pinned: the OS shares the cores among them, so each one's limit grows with
+        # the number that run at once (docs/grading.md, "Limits").
+        limit = time_limit(unit, jobs=runs_at_once(job), alone_seconds=job.timeout_seconds)
         with plan.isolation() as isolation:
-            result = run_unit(Path(job.path), unit, isolation=isolation, timeout_seconds=job.timeout_seconds)
+            result = run_unit(Path(job.path), unit, isolation=isolation, timeout_seconds=limit)
     except GraderFailure as failure:
-        row = grader_error_row(job.learner, job.sha256, unit, str(failure))
-        row["submission"] = str(job.path)
+        row = grader_error_row(job.learner, job.sha256, unit, str(failure)).with_details(job.details)
+        row.submission = str(job.path)
         return row
     except Exception as error:  # noqa: BLE001 - a grader bug must not stop the batch, nor be the learner's
         row = grader_error_row(job.learner, job.sha256, unit, f"{type(error).__name__}: {error}")
-        row["seconds"] = f"{time.monotonic() - started:.1f}"
-        return row
-    row = {
-        "learner": job.learner,
-        "unit": unit.name,
-        "status": result.status,
-        "metric": unit.goal.metric,
-        "value": "" if result.value is None else f"{result.value:.4f}",
-        "goal": unit.goal.text,
-        "passed": "true" if result.status == "ok" and result.met else "false",
-        "seconds": f"{result.seconds:.1f}",
-        "message": result.message,
-        "sha256": job.sha256,
-        "submission": str(job.path),
-        "graded_at": now(),
-    }
-    row.update(job.details)
+        row.seconds = time.monotonic() - started
+        return row.with_details(job.details)
+    row = GradeRow(
+        learner=job.learner,
+        unit=unit.name,
+        status=result.status,
+        metric=unit.goal.metric,
+        value=None if result.value is None else round(result.value, 4),  # as the gradebook keeps it
+        goal=unit.goal.text,
+        passed=result.status == OK and result.met,
+        seconds=result.seconds,
+        message=result.message,
+        sha256=job.sha256,
+        submission=str(job.path),
+        graded_at=now(),
+        **job.details,
+    )
     try:
         write_feedback(
             Path(job.out_dir) / "feedback",
@@ -362,12 +371,8 @@ def grade_one(job: Job) -> dict:
             points=job.points,
         )
     except Exception as error:  # noqa: BLE001 - feedback is a courtesy; the row is what counts
-        row["message"] += f" (feedback could not be written: {error})"
+        row.message += f" (feedback could not be written: {error})"
     return row
-
-
-# ---------------------------------------------------------------------------------------------
-# feedback
 
 
 # ---------------------------------------------------------------------------------------------
@@ -410,6 +415,7 @@ def grade(
     credit: str = "pass",
     only: list[str] = (),
     progress: bool | None = None,
+    course: Course | None = None,
     log=sys.stderr,
 ) -> dict:
     """Grade every submission; return a summary. Raises GradeError for bad arguments.
@@ -419,13 +425,28 @@ def grade(
     whatever their file, replacing their rows and nothing else. Besides ``gradebook.csv`` and
     ``feedback/``, writes the platform exports of ``workshop.grading.exports`` (Canvas CSV, Gradescope
     results): ``points`` for a pass, or with ``credit="linear"`` in proportion between the unit's
-    floor and its goal."""
+    floor and its goal. ``timeout_seconds`` replaces the unit's limit of a run alone; either is
+    scaled for the runs that share the machine (``workshop.running.runner.time_limit``)."""
     from workshop.grading.credit import check_credit
 
+    course = course or Course.find()
     if not points > 0:
         raise GradeError(f"--points must be a positive number (got {points}).")
+    if jobs < 1:
+        raise GradeError(f"-j/--jobs must be 1 or more (got {jobs}).")
     unit = load_unit(unit_name)
     check_credit(credit, unit)
+    options = BatchOptions(
+        jobs=jobs,
+        timeout_seconds=timeout_seconds,
+        memory_bytes=memory_bytes,
+        dask=dask,
+        use_namespaces=use_namespaces,
+        extra_hidden=tuple(extra_hidden),
+        credit=credit,
+        points=points,
+        progress=progress,
+    )
     submissions_dir, out_dir = Path(submissions_dir).absolute(), Path(out_dir).absolute()
     collected = collect(submissions_dir, unit, out_dir)  # a bad archive stops here, before any output
     for line in collected.skipped:
@@ -442,104 +463,82 @@ def grade(
         if not (force or only) and gradebook.is_current(submission, unit):
             skipped += 1
         elif submission.problem:
-            gradebook.put({**problem_row(submission, unit, submission.problem), **submission.details})
+            row = problem_row(submission, unit, submission.problem)
+            gradebook.put(row)
             write_feedback(
-                out_dir / "feedback",
-                submission.learner,
-                unit,
-                gradebook.rows[submission.learner],
-                None,
-                None,
-                credit=credit,
-                points=points,
+                out_dir / "feedback", submission.learner, unit, row, None, None, credit=credit, points=points
             )
         else:
             todo.append(submission)
 
-    summary = {
-        "graded": 0,
-        "skipped": skipped,
-        "failed": 0,
-        "passed": 0,
-        "total": len(everyone),
-        "skipped_files": collected.skipped,
-    }
-    if todo:
-        run_all(
-            todo,
-            unit,
-            submissions_dir,
-            out_dir,
-            gradebook,
-            summary,
-            jobs=jobs,
-            timeout_seconds=timeout_seconds,
-            memory_bytes=memory_bytes,
-            dask=dask,
-            use_namespaces=use_namespaces,
-            extra_hidden=extra_hidden,
-            progress=progress,
-            log=log,
-            credit=credit,
-            points=points,
-        )
+    graded = run_all(todo, unit, submissions_dir, out_dir, gradebook, options, course, log=log) if todo else 0
     rows = [gradebook.rows[s.learner] for s in everyone if s.learner in gradebook.rows]
     exports.write_exports(out_dir, unit, rows, points, credit=credit)
-    summary["passed"] = sum(row["passed"] == "true" for row in rows)
-    summary["grader_errors"] = sum(row["status"] == GRADER_ERROR for row in rows)
-    summary["failed"] = len(rows) - summary["passed"] - summary["grader_errors"]
-    summary["gradebook"] = str(gradebook.path)
-    return summary
+    passed = sum(row.passed for row in rows)
+    grader_errors = sum(row.status == GRADER_ERROR for row in rows)
+    return {
+        "graded": graded,
+        "skipped": skipped,
+        "failed": len(rows) - passed - grader_errors,
+        "passed": passed,
+        "grader_errors": grader_errors,
+        "total": len(everyone),
+        "skipped_files": collected.skipped,
+        "gradebook": str(gradebook.path),
+    }
 
 
 def run_all(
-    todo,
-    unit,
-    submissions_dir,
-    out_dir,
-    gradebook,
-    summary,
-    *,
-    jobs,
-    timeout_seconds,
-    memory_bytes,
-    dask,
-    use_namespaces,
-    extra_hidden,
-    progress,
-    log,
-    credit: str = "pass",
-    points: float = 1.0,
-) -> None:
-    """Build the learner view and the sandbox (probed), then grade ``todo`` in parallel.
+    todo: list[Submission],
+    unit: Unit,
+    submissions_dir: Path,
+    out_dir: Path,
+    gradebook: Gradebook,
+    options: BatchOptions,
+    course: Course,
+    log=sys.stderr,
+) -> int:
+    """Build the learner view and the sandbox (probed), then grade ``todo`` in parallel; return how
+    many were graded (each row is in ``gradebook`` as soon as it is done).
 
     With ``--dask`` every worker builds its own view and sandbox where it runs (``worker_plan``);
     here, only threads of this process run submissions, in the view and sandbox built below.
     """
-
-    def job_extras(submission: Submission) -> dict:
-        return {"details": submission.details, "credit": credit, "points": points}
-
     spec = SandboxSpec(
         unit=unit.name,
-        repo=str(REPO),
+        repo=str(course.root),
         out_dir=str(out_dir),
         submissions=str(submissions_dir),
-        extra_hidden=tuple(str(path) for path in extra_hidden),
-        memory_bytes=memory_bytes,
-        use_namespaces=use_namespaces,
+        extra_hidden=tuple(str(path) for path in options.extra_hidden),
+        memory_bytes=options.memory_bytes,
+        use_namespaces=options.use_namespaces,
     )
-    if dask:
-        run_jobs = [
-            Job(s.learner, str(s.path), s.sha256, unit.name, str(out_dir), None, timeout_seconds, spec, **job_extras(s))
+
+    def jobs_with(plan: SandboxPlan | None) -> list[Job]:
+        return [
+            Job(
+                learner=s.learner,
+                path=str(s.path),
+                sha256=s.sha256,
+                unit=unit.name,
+                out_dir=str(out_dir),
+                plan=plan,
+                timeout_seconds=options.timeout_seconds,
+                spec=spec if plan is None else None,
+                details=s.details,
+                credit=options.credit,
+                points=options.points,
+                jobs=options.jobs,
+            )
             for s in todo
         ]
-        executor, close = dask_executor(dask, jobs)
+
+    if options.dask:
+        executor, close = dask_executor(options.dask, options.jobs)
         try:
-            run_batch(executor, run_jobs, gradebook, summary, progress)
+            return run_batch(executor, jobs_with(None), gradebook, options.progress)
         finally:
             close()
-        return
     plan, view = prepare_sandbox(spec, out_dir / "sandbox.json", log=log)
     try:
         refusal = sandbox_refusal(plan, spec)
@@ -549,13 +548,9 @@ def run_all(
                 "pass --no-namespaces: submissions can then reach the network and read or write whatever this "
                 "user can."
             )
-        run_jobs = [
-            Job(s.learner, str(s.path), s.sha256, unit.name, str(out_dir), plan, timeout_seconds, **job_extras(s))
-            for s in todo
-        ]
-        executor = ThreadPoolExecutor(max_workers=max(jobs, 1), thread_name_prefix="grade")
+        executor = ThreadPoolExecutor(max_workers=options.jobs, thread_name_prefix="grade")
         try:
-            run_batch(executor, run_jobs, gradebook, summary, progress)
+            return run_batch(executor, jobs_with(plan), gradebook, options.progress)
         finally:
             # After Ctrl-C: start nothing new; the runs in progress end at their limits.
             executor.shutdown(wait=True, cancel_futures=True)
@@ -563,99 +558,14 @@ def run_all(
         shutil.rmtree(view, ignore_errors=True)
 
 
-def prepare_sandbox(spec: SandboxSpec, report_path: Path, log=sys.stderr):
-    """On this machine: the learner view (in this machine's /tmp) and the probed sandbox plan.
-
-    Writes the probe's report to ``report_path``; returns ``(plan, scratch)``: the batch's own
-    folder holding the view and the sandbox's generated /etc files, which the caller removes when
-    the batch is done.
-    """
-    from workshop.grading import sandbox
-    from workshop.tasks import get_task
-    from workshop.tasks.generated import held_out_secret
-
-    unit = load_unit(spec.unit)
-    # The scorer's secret must exist before the first run: inside the sandbox the data is read-only.
-    held_out_secret()
-    # Named after the output folder, so that a rerun removes the view a killed grader left.
-    tag = hashlib.sha256(spec.out_dir.encode()).hexdigest()[:10]
-    for stale in Path(tempfile.gettempdir()).glob(f"workshop-grade-view-{tag}-*"):
-        owner = stale.name.rpartition("-")[2]
-        if not (owner.isdigit() and psutil.pid_exists(int(owner))):  # another live worker's view stays
-            shutil.rmtree(stale, ignore_errors=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f"workshop-grade-view-{tag}-", suffix=f"-{os.getpid()}"))
-    try:
-        scratch.chmod(0o755)
-        view = scratch / "data"
-        view.mkdir(mode=0o755)
-        view_environment = get_task(unit.task).learner_view(view)
-        plan = sandbox.build_plan(
-            repo=Path(spec.repo),
-            out_dir=Path(spec.out_dir),
-            submissions=Path(spec.submissions),
-            view=view,
-            view_environment=view_environment,
-            etc=scratch / "etc",
-            extra_hidden=[Path(path) for path in spec.extra_hidden],
-            memory_bytes=spec.memory_bytes or sandbox.GRADE_MEMORY_BYTES,
-            use_namespaces=spec.use_namespaces,
-        )
-    except BaseException:
-        shutil.rmtree(scratch, ignore_errors=True)
-        raise
-    report = {"unit": unit.name, "probed_at": now(), "host": os.uname().nodename, "pid": os.getpid(), **plan.report()}
-    atomic.write_text(report_path, json.dumps(report, indent=2) + "\n")
-    for warning in plan.warnings:
-        print(f"warning: {warning}", file=log)
-    return plan, scratch
-
-
-def sandbox_refusal(plan, spec: SandboxSpec) -> str | None:
-    """Why a sandbox that was asked for does not hold here, or None.
-
-    One that writes into solutions/ or reads the held-out labels would otherwise do so unnoticed,
-    so a batch (or a worker) that gets a reason stops before any submission runs."""
-    protections = ("network", "read_only", "allow_list", "scorer")
-    failing = [name for name in protections if not plan.protections.get(name, {}).get("active")]
-    if spec.use_namespaces and failing:
-        reasons = [w for w in plan.warnings if w.startswith(("No sandbox", "Sandbox probe: "))]
-        because = f": {' '.join(reasons)}" if reasons else ""
-        return f"The sandbox does not hold on {os.uname().nodename} ({', '.join(failing)} not effective){because}"
-    return None
-
-
-# A worker process prepares each batch's view and sandbox once, on its first job of that batch.
-_WORKER_PLANS: dict[SandboxSpec, object] = {}
-_WORKER_LOCK = threading.Lock()
-
-
-def worker_plan(spec: SandboxSpec):
-    """The sandbox plan for `spec` on this machine (a Dask worker), built and probed here once."""
-    with _WORKER_LOCK:
-        if spec not in _WORKER_PLANS:
-            host = f"{os.uname().nodename}-{os.getpid()}"
-            report_path = Path(spec.out_dir) / "sandbox-workers" / f"{host}.json"
-            try:
-                plan, view = prepare_sandbox(spec, report_path, log=io.StringIO())
-            except Exception as error:  # noqa: BLE001 - reported as the grader's failure, per row
-                _WORKER_PLANS[spec] = GraderFailure(f"preparing the sandbox on {host} failed: {error}")
-            else:
-                atexit.register(shutil.rmtree, view, ignore_errors=True)
-                refusal = sandbox_refusal(plan, spec)
-                _WORKER_PLANS[spec] = GraderFailure(f"{refusal}; see {report_path}") if refusal else plan
-        plan = _WORKER_PLANS[spec]
-    if isinstance(plan, GraderFailure):
-        raise plan
-    return plan
-
-
-def run_batch(executor: Executor, run_jobs: list[Job], gradebook: Gradebook, summary: dict, progress) -> None:
+def run_batch(executor: Executor, run_jobs: list[Job], gradebook: Gradebook, progress: bool | None) -> int:
+    """Grade ``run_jobs`` on ``executor``, each row into ``gradebook`` as it comes; return the count."""
     from tqdm import tqdm
 
     bar = tqdm(
         total=len(run_jobs), unit="learner", disable=(not sys.stderr.isatty()) if progress is None else not progress
     )
-    failed = 0
+    graded = failed = 0
     futures = {executor.submit(grade_one, job): job for job in run_jobs}
     try:
         for future in as_completed(futures):
@@ -664,12 +574,11 @@ def run_batch(executor: Executor, run_jobs: list[Job], gradebook: Gradebook, sum
                 row = future.result()
             except Exception as error:  # noqa: BLE001 - the worker itself failed (e.g. a lost Dask worker)
                 row = grader_error_row(job.learner, job.sha256, load_unit(job.unit), f"{type(error).__name__}: {error}")
-            gradebook.put({**row, **job.details})
-            summary["graded"] += 1
-            failed += row["passed"] != "true"
-            bar.set_postfix_str(
-                f"done {summary['graded']}, failed {failed}, remaining {len(run_jobs) - summary['graded']}"
-            )
+            gradebook.put(row.with_details(job.details))
+            graded += 1
+            failed += not row.passed
+            bar.set_postfix_str(f"done {graded}, failed {failed}, remaining {len(run_jobs) - graded}")
             bar.update(1)
     finally:
         bar.close()
+    return graded

@@ -32,6 +32,9 @@ anything outside the allow-list shows.
 
 from __future__ import annotations
 
+import atexit
+import hashlib
+import io
 import json
 import os
 import shlex
@@ -40,6 +43,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -47,6 +51,11 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import psutil
+
+from workshop import atomic
+from workshop.course.units import load_unit
+from workshop.grading.gradebook import now
 from workshop.running.runner import Isolation
 
 GRADE_MEMORY_BYTES = 8 * 2**30
@@ -430,13 +439,11 @@ def bwrap_prefix(bwrap: str, allow: AllowList) -> list[str]:
 # the probe
 
 
-def plant_files() -> tuple[list[Path], list[str]]:
+def plant_files(repo: Path) -> tuple[list[Path], list[str]]:
     """Files the allow-list must keep out of sight, planted for the probe: one in this account's
-    home, one beside the checkout. Returns (planted files, notes on places that could not be used)."""
-    from workshop.course.units import REPO
-
+    home, one beside the checkout ``repo``. Returns (planted files, notes on places that could not be used)."""
     planted, notes = [], []
-    for label, folder in (("home", Path.home()), ("beside the checkout", REPO.resolve().parent)):
+    for label, folder in (("home", Path.home()), ("beside the checkout", Path(repo).resolve().parent)):
         try:
             place = Path(tempfile.mkdtemp(prefix=".workshop-probe-", dir=folder))
             (place / "answers.txt").write_text("planted by the sandbox probe\n")
@@ -451,10 +458,9 @@ def remove_planted(planted: list[Path]) -> None:
         shutil.rmtree(path.parent, ignore_errors=True)
 
 
-def run_probe(prefix: list[str], expected: dict, environment: dict[str, str]) -> tuple[dict | None, str]:
-    """Run ``workshop.grading.sandbox_probe`` through ``prefix``; its report, or None and why."""
-    from workshop.course.units import REPO
-
+def run_probe(prefix: list[str], expected: dict, environment: dict[str, str], repo: Path) -> tuple[dict | None, str]:
+    """Run ``workshop.grading.sandbox_probe`` (of the checkout ``repo``) through ``prefix``; its
+    report, or None and why."""
     workdir = Path(tempfile.mkdtemp(prefix="workshop-probe-"))
     (workdir / "probe-marker").write_text("outside")
     try:
@@ -464,7 +470,7 @@ def run_probe(prefix: list[str], expected: dict, environment: dict[str, str]) ->
             env={
                 "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
                 "LANG": "C.UTF-8",
-                "PYTHONPATH": str(REPO),
+                "PYTHONPATH": str(repo),
                 **environment,
             },
             capture_output=True,
@@ -604,13 +610,13 @@ def build_plan(
             hidden=[str(p) for p in never if p not in scorer_extra and any(inside(p, r) for r in read_only)],
         )
         plan.allow_list, plan.scorer_allow_list = asdict(allow), asdict(scorer_allow)
-        planted, notes = plant_files()
+        planted, notes = plant_files(repo)
         try:
             prefix = bwrap_prefix(bwrap, allow)
-            report, error = run_probe(prefix, probe_expectations(allow, planted), view_environment)
+            report, error = run_probe(prefix, probe_expectations(allow, planted), view_environment, repo)
             scorer_prefix = bwrap_prefix(bwrap, scorer_allow)
             scorer_report, scorer_error = run_probe(
-                scorer_prefix, probe_expectations(scorer_allow, planted, scorer_extra), {}
+                scorer_prefix, probe_expectations(scorer_allow, planted, scorer_extra), {}, repo
             )
         finally:
             remove_planted(planted)
@@ -659,4 +665,113 @@ def build_plan(
             "detail": "the task generates its held-out data at scoring time",
         }
     plan.protections = protections
+    return plan
+
+
+# ---------------------------------------------------------------------------------------------
+# preparing a batch's sandbox, on the grader's machine or on each Dask worker
+
+
+class GraderFailure(Exception):
+    """The grader's machinery failed for one submission; the message says what and where."""
+
+
+@dataclass(frozen=True)
+class SandboxSpec:
+    """What any machine needs to build its own learner view and sandbox for a batch.
+
+    On a Dask worker nothing of the grader's machine can be assumed (its /tmp least of all): the
+    worker builds the view and probes the sandbox itself, from this, before the first run."""
+
+    unit: str
+    repo: str
+    out_dir: str
+    submissions: str
+    extra_hidden: tuple[str, ...] = ()
+    memory_bytes: int | None = None
+    use_namespaces: bool = True
+
+
+def prepare_sandbox(spec: SandboxSpec, report_path: Path, log=sys.stderr) -> tuple[SandboxPlan, Path]:
+    """On this machine: the learner view (in this machine's /tmp) and the probed sandbox plan.
+
+    Writes the probe's report to ``report_path``; returns ``(plan, scratch)``: the batch's own
+    folder holding the view and the sandbox's generated /etc files, which the caller removes when
+    the batch is done.
+    """
+    from workshop.tasks import get_task
+    from workshop.tasks.generated import held_out_secret
+
+    unit = load_unit(spec.unit)
+    # The scorer's secret must exist before the first run: inside the sandbox the data is read-only.
+    held_out_secret()
+    # Named after the output folder, so that a rerun removes the view a killed grader left.
+    tag = hashlib.sha256(spec.out_dir.encode()).hexdigest()[:10]
+    for stale in Path(tempfile.gettempdir()).glob(f"workshop-grade-view-{tag}-*"):
+        owner = stale.name.rpartition("-")[2]
+        if not (owner.isdigit() and psutil.pid_exists(int(owner))):  # another live worker's view stays
+            shutil.rmtree(stale, ignore_errors=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f"workshop-grade-view-{tag}-", suffix=f"-{os.getpid()}"))
+    try:
+        scratch.chmod(0o755)
+        view = scratch / "data"
+        view.mkdir(mode=0o755)
+        view_environment = get_task(unit.task).learner_view(view)
+        plan = build_plan(
+            repo=Path(spec.repo),
+            out_dir=Path(spec.out_dir),
+            submissions=Path(spec.submissions),
+            view=view,
+            view_environment=view_environment,
+            etc=scratch / "etc",
+            extra_hidden=[Path(path) for path in spec.extra_hidden],
+            memory_bytes=spec.memory_bytes or GRADE_MEMORY_BYTES,
+            use_namespaces=spec.use_namespaces,
+        )
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    report = {"unit": unit.name, "probed_at": now(), "host": os.uname().nodename, "pid": os.getpid(), **plan.report()}
+    atomic.write_text(report_path, json.dumps(report, indent=2) + "\n")
+    for warning in plan.warnings:
+        print(f"warning: {warning}", file=log)
+    return plan, scratch
+
+
+def sandbox_refusal(plan: SandboxPlan, spec: SandboxSpec) -> str | None:
+    """Why a sandbox that was asked for does not hold here, or None.
+
+    One that writes into solutions/ or reads the held-out labels would otherwise do so unnoticed,
+    so a batch (or a worker) that gets a reason stops before any submission runs."""
+    protections = ("network", "read_only", "allow_list", "scorer")
+    failing = [name for name in protections if not plan.protections.get(name, {}).get("active")]
+    if spec.use_namespaces and failing:
+        reasons = [w for w in plan.warnings if w.startswith(("No sandbox", "Sandbox probe: "))]
+        because = f": {' '.join(reasons)}" if reasons else ""
+        return f"The sandbox does not hold on {os.uname().nodename} ({', '.join(failing)} not effective){because}"
+    return None
+
+
+# A worker process prepares each batch's view and sandbox once, on its first job of that batch.
+_WORKER_PLANS: dict[SandboxSpec, SandboxPlan | GraderFailure] = {}
+_WORKER_LOCK = threading.Lock()
+
+
+def worker_plan(spec: SandboxSpec) -> SandboxPlan:
+    """The sandbox plan for `spec` on this machine (a Dask worker), built and probed here once."""
+    with _WORKER_LOCK:
+        if spec not in _WORKER_PLANS:
+            host = f"{os.uname().nodename}-{os.getpid()}"
+            report_path = Path(spec.out_dir) / "sandbox-workers" / f"{host}.json"
+            try:
+                plan, view = prepare_sandbox(spec, report_path, log=io.StringIO())
+            except Exception as error:  # noqa: BLE001 - reported as the grader's failure, per row
+                _WORKER_PLANS[spec] = GraderFailure(f"preparing the sandbox on {host} failed: {error}")
+            else:
+                atexit.register(shutil.rmtree, view, ignore_errors=True)
+                refusal = sandbox_refusal(plan, spec)
+                _WORKER_PLANS[spec] = GraderFailure(f"{refusal}; see {report_path}") if refusal else plan
+        plan = _WORKER_PLANS[spec]
+    if isinstance(plan, GraderFailure):
+        raise plan
     return plan

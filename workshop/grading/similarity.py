@@ -313,7 +313,7 @@ def report_for_grading(unit_name: str, out_dir: Path, cutoff: float | None = Non
     unit = load_unit(unit_name)
     submissions = []
     for row in read_gradebook(Path(out_dir) / "gradebook.csv"):
-        if row.get("submission") and Path(row["submission"]).is_file():
-            label = f"{row['name']} ({row['learner']})" if row.get("name") else row["learner"]
-            submissions.append((row["learner"], label, Path(row["submission"])))
+        if row.submission and Path(row.submission).is_file():
+            label = f"{row.name} ({row.learner})" if row.name else row.learner
+            submissions.append((row.learner, label, Path(row.submission)))
     return similarity_report(unit, submissions, Path(out_dir) / "similarity", cutoff)

@@ -17,6 +17,7 @@ Nothing the unit prints, assigns or patches reaches step 3.
 from __future__ import annotations
 
 import functools
+import math
 import os
 import shutil
 import signal
@@ -33,7 +34,15 @@ from IPython.core.inputtransformer2 import TransformerManager
 
 from workshop import atomic
 from workshop.course.notebooks import SubmissionError, code_cells, read_notebook
-from workshop.course.units import REPO, Unit, UnitError, unit_for_path
+from workshop.course.units import (
+    BUDGET_CORES,
+    REPO,
+    TIMEOUT_ALLOWANCE_SECONDS,
+    TIMEOUT_FACTOR,
+    Unit,
+    UnitError,
+    unit_for_path,
+)
 from workshop.running import protocol
 
 EVALUATE_TIMEOUT_SECONDS = 300
@@ -76,6 +85,52 @@ class Isolation:
         return {"TF_NUM_INTRAOP_THREADS": threads, "TF_NUM_INTEROP_THREADS": threads, "OMP_NUM_THREADS": threads}
 
 
+@dataclass(frozen=True)
+class TimeLimit:
+    """The wall-clock limit of one run, and how it was arrived at (a timeout's message says both)."""
+
+    seconds: int
+    reason: str
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its affinity: ``taskset``, a cgroup's cpuset), else all."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def time_limit(
+    unit: Unit, *, cores: float | None = None, jobs: int = 1, alone_seconds: float | None = None
+) -> TimeLimit:
+    """The wall-clock limit of one run of ``unit`` among ``jobs`` runs sharing ``cores`` cores.
+
+    ``alone_seconds`` (default ``unit.timeout_seconds``: 90 s + 3 x the budget) is the limit of a
+    run with ``BUDGET_CORES`` cores of its own, the laptop budgets are declared for. A run that gets
+    fewer (``cores / jobs``: a 1-core machine, a pinned test lane, ``workshop grade -j 2`` on 2
+    cores) trains proportionally slower, so its limit is ``alone_seconds`` times
+    ``max(1, BUDGET_CORES x jobs / cores)``; more cores than that never lower it.
+    """
+    cores = cores or available_cores()
+    jobs = max(1, jobs)
+    share = cores / jobs
+    factor = max(1.0, BUDGET_CORES / share)
+    if alone_seconds is None:
+        alone = unit.timeout_seconds
+        base = f"{TIMEOUT_ALLOWANCE_SECONDS} s + {TIMEOUT_FACTOR} x its {unit.budget_seconds} s budget = {alone} s"
+    else:
+        alone = alone_seconds
+        base = f"{alone:g} s as given"
+    seconds = math.ceil(alone * factor)
+    if factor == 1:
+        return TimeLimit(seconds, f"{base}, for a run with {BUDGET_CORES} or more cores of its own")
+    gets = f"{share:g} core{'s' if share != 1 else ''}" + (f" ({jobs} runs sharing {cores:g})" if jobs > 1 else "")
+    return TimeLimit(
+        seconds, f"{base}, x {factor:g} because this run gets {gets} where the budget assumes {BUDGET_CORES}"
+    )
+
+
 @dataclass
 class RunResult:
     unit: str
@@ -97,6 +152,7 @@ class RunResult:
     executed_notebook: str | None = None
     budget_seconds: int | None = None
     timeout_seconds: int | None = None
+    timeout_reason: str = ""  # how the limit was arrived at (``TimeLimit.reason``)
     backend: str = ""
     # The limits this machine would not let the runner enforce (see `unenforced`); the run went on.
     unenforced: list[str] = field(default_factory=list)
@@ -296,22 +352,32 @@ def run_unit(
     *,
     isolation: Isolation | None = None,
     executed_path: Path | None = None,
-    timeout_seconds: float | None = None,
+    timeout_seconds: float | TimeLimit | None = None,
     on_progress: Callable[[float, str], None] | None = None,
 ) -> RunResult:
-    """Run and score one unit file. Never raises for problems in the file itself."""
+    """Run and score one unit file. Never raises for problems in the file itself.
+
+    ``timeout_seconds``: a number is the wall-clock limit exactly (``workshop check --timeout``); by
+    default, ``time_limit`` for a run alone on the cores of ``isolation`` (or of this machine)."""
     started = time.monotonic()
     path = Path(path)
     isolation = isolation or Isolation()
     if unit is None:
         unit = unit_for_path(path)
+    if timeout_seconds is None:
+        limit = time_limit(unit, cores=len(isolation.cpus) or None)
+    elif isinstance(timeout_seconds, TimeLimit):
+        limit = timeout_seconds
+    else:
+        limit = TimeLimit(math.ceil(timeout_seconds), f"{timeout_seconds:g} s as given")
     result = RunResult(
         unit=unit.name,
         path=str(path),
         metric=unit.goal.metric,
         goal=unit.goal.text,
         budget_seconds=unit.budget_seconds,
-        timeout_seconds=int(timeout_seconds or unit.timeout_seconds),
+        timeout_seconds=limit.seconds,
+        timeout_reason=limit.reason,
         backend=os.environ.get("KERAS_BACKEND", "tensorflow"),
         cpus=list(isolation.cpus),
         unenforced=unenforced(isolation),
@@ -384,8 +450,8 @@ def execute_and_score(run: Run, workdir: Path) -> RunResult:
     if timed_out:
         return run.finish(
             "timeout",
-            f"Stopped after {result.timeout_seconds} s, the runner's limit for this unit "
-            f"(its training budget is {run.unit.budget_seconds} s). It was still running {running or 'the notebook'}. "
+            f"Stopped after {result.timeout_seconds} s, the runner's limit for this unit here "
+            f"({result.timeout_reason}). It was still running {running or 'the notebook'}. "
             "Look for a loop that never ends, or train for fewer epochs. On a slow computer, "
             "allow it more time: `workshop check FILE --timeout SECONDS`.",
         )
