@@ -5,6 +5,7 @@
 # - **Floor:** 12.76 degrees (always steering the training frames' mean angle)
 # - **Budget:** 180 s of training on a 2-core laptop CPU
 # - **Data:** `self-driving` (generated: 45x80 colour frames from a car's camera, each with its steering angle)
+# - **Demo:** `road` (the unit's page runs the trained model in the browser)
 # - **Published:** no published error for a generated road; the course authors' car was steered
 #   by 3 classes of key presses (a classification, not an angle), and DeepTesla regresses the
 #   wheel angle in the browser

@@ -5,6 +5,7 @@
 # - **Floor:** 0.029 (always predicting the training windows' most frequent set of labels)
 # - **Budget:** 120 s of training on a 2-core laptop CPU
 # - **Data:** `fashion-collages`, `fashion-mnist` (windows of 2x2 Fashion-MNIST garments, made by the cell below)
+# - **Demo:** `window` (the unit's page runs the trained model in the browser)
 # - **Published:** no published result for these windows; small CNNs classify single Fashion-MNIST
 #   garments at 0.92-0.93; if a window's 2.2 garments were each read right that often and
 #   independently, a whole window would be right about 0.83 of the time (an estimate, not a bound)

@@ -5,6 +5,7 @@
 # - **Floor:** 0.10 (always predicting the most frequent training class)
 # - **Budget:** 360 s of training on a 2-core laptop CPU
 # - **Data:** `fashion-mnist` (60,000 training and 10,000 test images, 28x28 grey, 10 classes)
+# - **Demo:** `garment` (the unit's page runs the trained model in the browser)
 # - **Published:** test accuracy 0.922-0.926 for small CNNs, 0.934 with batch normalisation
 #   (Fashion-MNIST README)
 #

@@ -7,30 +7,61 @@ import numpy as np
 import pytest
 from keras import layers
 
-from workshop.course.units import SOLUTIONS_DIR
-from workshop.tasks import ModelShapeError, get_task
+from workshop.course.course import Course
+from workshop.course.units import task_reference
+from workshop.tasks import GeneratorError, ModelShapeError, get_task
 from workshop.tasks import captcha as captcha_task
 from workshop.tasks import self_driving as self_driving_task
-from workshop.tasks.generated import generator_source, held_out_seed, load_make_dataset, reference_solution
+from workshop.tasks.generated import generator_source, held_out_seed, load_generator
+
+COURSE = Course.find()
+ROADS = COURSE.solutions_dir / "07_self_driving.py"
+CAPTCHAS = COURSE.solutions_dir / "08_captcha.py"
+WINDOWS = COURSE.solutions_dir / "11_multi_label_fashion.py"
+
+
+def task(name: str):
+    """The task as the runner hands it its unit's reference solution."""
+    return get_task(name, reference=task_reference(name, COURSE))
 
 
 @pytest.fixture(scope="module")
 def make_frames():
-    return load_make_dataset("self-driving")
+    return load_generator(ROADS)
 
 
 @pytest.fixture(scope="module")
 def make_captchas():
-    return load_make_dataset("captcha")
+    return load_generator(CAPTCHAS)
 
 
 def test_generators_come_from_the_reference_solutions():
-    assert reference_solution("self-driving") == SOLUTIONS_DIR / "07_self_driving.py"
-    assert reference_solution("captcha") == SOLUTIONS_DIR / "08_captcha.py"
-    for task in ("self-driving", "captcha"):
-        source = generator_source(reference_solution(task))
+    assert task_reference("self-driving", COURSE) == ROADS
+    assert task_reference("captcha", COURSE) == CAPTCHAS
+    assert task_reference("fashion-collages", COURSE) == WINDOWS
+    for path in (ROADS, CAPTCHAS):
+        source = generator_source(path)
         assert "def make_dataset" in source
         assert "keras" not in source  # generator cells hold the data, not the model
+
+
+def test_the_tasks_never_look_their_unit_up():
+    """The task is handed its reference solution; workshop.tasks imports nothing of the course model."""
+    import subprocess
+    import sys
+
+    code = "import sys, workshop.tasks; workshop.tasks.tasks(); print(sorted(m for m in sys.modules if m.startswith('workshop.course')))"
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert completed.stdout.strip().splitlines()[-1] == "[]", completed.stdout
+    with pytest.raises(GeneratorError, match="was given none"):
+        get_task("self-driving").evaluate(None)
+
+
+def test_a_solution_without_generator_cells_is_one_clear_error(tmp_path):
+    solution = tmp_path / "07_plain.py"
+    solution.write_text("# %%\nx = 1\n", encoding="utf-8")
+    with pytest.raises(GeneratorError, match='07_plain.py has no code cell tagged "generator"'):
+        load_generator(solution)
 
 
 def test_frames_are_deterministic_and_well_formed(make_frames):
@@ -48,10 +79,8 @@ def test_frames_are_deterministic_and_well_formed(make_frames):
 
 def test_every_road_crosses_the_look_ahead_row_where_its_angle_points():
     """The label is a function of one point of the road: many roads (offset, heading, bend) share it."""
-    from workshop.tasks.generated import load_generator
-
-    road_geometry = load_generator("self-driving", "road_geometry")
-    steering_angle = load_generator("self-driving", "steering_angle")
+    road_geometry = load_generator(ROADS, "road_geometry")
+    steering_angle = load_generator(ROADS, "steering_angle")
     target = np.linspace(-0.9, 0.9, 50)
     offset, heading, bend = road_geometry(target, np.random.default_rng(0))
     ahead = 1 - 0.45  # the look-ahead row, d = 0.45
@@ -116,7 +145,7 @@ def test_self_driving_scores_the_mean_absolute_error_in_degrees(small_held_out_s
     straight = keras.Sequential(
         [keras.Input((45, 80, 3)), layers.Flatten(), layers.Dense(1, kernel_initializer="zeros")]
     )
-    metrics = get_task("self-driving").evaluate(straight)
+    metrics = task("self-driving").evaluate(straight)
     _, angles = make_frames(40, held_out_seed("self-driving"))
     assert set(metrics) == {"test_mae"}
     assert metrics["test_mae"] == pytest.approx(float(np.mean(np.abs(angles))), rel=1e-5)
@@ -124,27 +153,25 @@ def test_self_driving_scores_the_mean_absolute_error_in_degrees(small_held_out_s
 
 def test_self_driving_refuses_wrong_shapes(small_held_out_sets):
     with pytest.raises(ModelShapeError, match="one number, the steering angle"):
-        get_task("self-driving").evaluate(small_model((45, 80, 3), 3))
+        task("self-driving").evaluate(small_model((45, 80, 3), 3))
     with pytest.raises(ModelShapeError, match="expects inputs of shape"):
-        get_task("self-driving").evaluate(small_model((64, 64, 3), 1))
+        task("self-driving").evaluate(small_model((64, 64, 3), 1))
 
 
 def test_captcha_scores_whole_and_per_character(small_held_out_sets):
-    metrics = get_task("captcha").evaluate(small_model((40, 100, 1), 40, (4, 10)))
+    metrics = task("captcha").evaluate(small_model((40, 100, 1), 40, (4, 10)))
     assert set(metrics) == {"test_accuracy", "char_accuracy"}
     assert 0 <= metrics["test_accuracy"] <= metrics["char_accuracy"] <= 1
 
 
 def test_captcha_refuses_wrong_output_shape(small_held_out_sets):
     with pytest.raises(ModelShapeError, match=r"\(4, 10\)"):
-        get_task("captcha").evaluate(small_model((40, 100), 10))
+        task("captcha").evaluate(small_model((40, 100), 10))
 
 
 @pytest.fixture(scope="module")
 def make_collages():
-    from workshop.tasks.generated import load_generator
-
-    return load_generator("fashion-collages", "make_collages")
+    return load_generator(WINDOWS, "make_collages")
 
 
 def test_shop_windows_are_deterministic_and_list_every_class_they_show(make_collages):
@@ -178,8 +205,8 @@ def test_shop_windows_are_scored_from_the_test_images_with_a_held_out_seed(monke
 
     monkeypatch.setattr(fashion_collages, "NUM_WINDOWS", 50)
     sigmoid = keras.Sequential([keras.Input((56, 56)), layers.Flatten(), layers.Dense(10, activation="sigmoid")])
-    metrics = get_task("fashion-collages").evaluate(sigmoid)
+    metrics = task("fashion-collages").evaluate(sigmoid)
     assert set(metrics) == {"test_exact_match", "micro_f1"}
     assert 0 <= metrics["test_exact_match"] <= 1 and 0 <= metrics["micro_f1"] <= 1
     with pytest.raises(ModelShapeError, match=r"\(10,\)"):
-        get_task("fashion-collages").evaluate(small_model((56, 56), 3))
+        task("fashion-collages").evaluate(small_model((56, 56), 3))

@@ -65,31 +65,36 @@ def command_fetch(args) -> int:
 
 
 def command_exercises(args) -> int:
+    from workshop.course.course import Course
     from workshop.course.exercises import MarkerError, generate, stale_files
 
+    course = Course.find()
     try:
         if args.check:
-            stale = stale_files()
+            stale = stale_files(course)
             if stale:
                 print("exercises/ is out of date with solutions/: " + ", ".join(stale), file=sys.stderr)
                 print("Run `make exercises` and commit the result.", file=sys.stderr)
                 return 1
             print("exercises/ is up to date.")
             return 0
-        changed = generate()
+        changed = generate(course)
     except MarkerError as error:
         return fail(str(error))
-    print("\n".join(f"wrote exercises/{name}" for name in changed) or "exercises/ is up to date.")
+    written = [name if name.startswith("solutions/") else f"exercises/{name}" for name in changed]
+    print("\n".join(f"wrote {name}" for name in written) or "exercises/ is up to date.")
     return 0
 
 
 def command_units(args) -> int:
-    from workshop.course.units import all_units, unit_summary
+    from workshop.course.course import Course
+    from workshop.course.units import UnitError, all_units, unit_summary
 
+    course = Course.find()
     if args.check:
         from workshop.course.checks import all_problems
 
-        problems = all_problems()
+        problems = all_problems(course)
         for problem in problems:
             print(problem, file=sys.stderr)
         if problems:
@@ -97,10 +102,13 @@ def command_units(args) -> int:
                 f"{len(problems)} problem(s); CONTRIBUTING.md says where each piece of a unit lives.", file=sys.stderr
             )
             return 1
-        print(f"{len(all_units())} units, each consistent with its task, data, lesson and exercise.")
+        print(f"{len(all_units(course))} units, each consistent with its task, data, lesson and exercise.")
         return 0
 
-    units = [unit_summary(unit) for unit in all_units()]
+    try:
+        units = [unit_summary(unit) for unit in all_units(course)]
+    except UnitError as error:
+        return fail(str(error))
     if args.json:
         print(json.dumps(units, indent=2))
     else:
@@ -112,11 +120,12 @@ def command_units(args) -> int:
 
 
 def command_new(args) -> int:
+    from workshop.course.course import Course
     from workshop.course.scaffold import ScaffoldError, create
 
     try:
         data = args.data or args.name[3:].replace("_", "-")
-        written = create(args.name, data, args.metric, args.op, args.value)
+        written = create(args.name, data, args.metric, args.op, args.value, course=Course.find())
     except ScaffoldError as error:
         return fail(str(error))
     for path in written:

@@ -2,27 +2,54 @@
 
 A unit is declared once, in the first Markdown cell of ``solutions/NN_slug.py``; everything else
 is looked up from it. This finds what the lookups would trip over later (a goal whose metric the
-task never computes would score ``None`` for every learner), one precise message per problem.
+task never computes would score ``None`` for every learner), one precise line per problem and
+never a traceback. Everything reads the ``Course`` it is given, so a test builds a broken course
+in ``tmp_path`` and checks it in-process.
 """
 
 from __future__ import annotations
 
+import ast
+import importlib.util
 import inspect
 from pathlib import Path
 
+import workshop.tasks
+from workshop.course.course import Course
+from workshop.course.exercises import GOAL_LINE, MarkerError, goal_line, stale_files
+from workshop.course.lessons import GOAL_PLACEHOLDER, front_matter, goal_markdown, lesson_for, lesson_paths
 from workshop.course.recipe_checks import recipe_problems
 from workshop.course.scaffold import placeholders
-from workshop.course.units import EXERCISES_DIR, SOLUTIONS_DIR, Unit, UnitError, load_unit, unit_names
-from workshop.site.pages import lesson_for
+from workshop.course.units import UNIT_NAME_PATTERN, Unit, UnitError, load_unit, unit_names
+from workshop.datasets.manifest import DATASETS
+from workshop.tasks import GeneratorError, Task, tasks
+from workshop.tasks.generated import generator_source
+
+PACKAGE_TASKS_DIR = Path(workshop.tasks.__file__).parent
 
 
-def unit_problems(unit: Unit, stale: list[str]) -> list[str]:
-    """What is wrong with one unit; ``stale``: the exercise files older than their solution."""
-    from workshop.datasets.manifest import DATASETS
-    from workshop.tasks import get_task, tasks
+def course_tasks(course: Course) -> dict[str, type[Task]]:
+    """The tasks that score the course's units: the package's, and those of modules only the
+    course's own ``workshop/tasks/`` holds (a course in ``tmp_path`` with a scaffolded task)."""
+    found = dict(tasks())
+    folder = course.tasks_dir
+    if not folder.is_dir() or folder.resolve() == PACKAGE_TASKS_DIR.resolve():
+        return found
+    for path in sorted(folder.glob("*.py")):
+        if path.stem.startswith("_") or (PACKAGE_TASKS_DIR / path.name).is_file():
+            continue
+        spec = importlib.util.spec_from_file_location(f"workshop_course_tasks_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        for value in vars(module).values():
+            if isinstance(value, type) and issubclass(value, Task) and value.__module__ == module.__name__:
+                found[value().name] = value
+    return found
 
-    known_tasks = tasks()
 
+def data_problems(unit: Unit, known_tasks: dict[str, type[Task]]) -> list[str]:
+    """The unit's data against the data sets and tasks: one line per unknown name, and the task's
+    metric only when its task exists (an unknown first name is one line, not one per consequence)."""
     where = f"{unit.name}:"
     problems = []
     for dataset in unit.datasets:
@@ -32,54 +59,196 @@ def unit_problems(unit: Unit, stale: list[str]) -> list[str]:
                 f"({', '.join(sorted(DATASETS))}) nor a task generating its data ({', '.join(sorted(known_tasks))})."
             )
     if unit.task not in known_tasks:
-        problems.append(
-            f"{where} its first dataset `{unit.task}` has no task to score it: add a module to "
-            f"workshop/tasks/ that defines a Task for it (tasks: {', '.join(sorted(known_tasks))})."
-        )
-    else:
-        task = get_task(unit.task)
-        if unit.goal.metric not in task.metrics:
+        if unit.task in DATASETS:  # a known data set that no task scores yet
             problems.append(
-                f"{where} the goal's metric `{unit.goal.metric}` is not one the `{unit.task}` task computes "
-                f"({', '.join(task.metrics)})."
+                f"{where} its first dataset `{unit.task}` has no task to score it: add a module to "
+                f"workshop/tasks/ that defines a Task for it (tasks: {', '.join(sorted(known_tasks))})."
             )
+        return problems
+    task = known_tasks[unit.task]()
+    task.reference = unit.solution_path
+    if unit.goal.metric not in task.metrics:
+        problems.append(
+            f"{where} the goal's metric `{unit.goal.metric}` is not one the `{unit.task}` task computes "
+            f"({', '.join(task.metrics)})."
+        )
+    if task.generated:
+        try:
+            generator_source(unit.solution_path)
+        except GeneratorError:
+            problems.append(
+                f"{where} the `{unit.task}` task draws its held-out data with the solution's generator cells, and "
+                f'solutions/{unit.name}.py has none: tag the cell defining make_dataset with `# %% tags=["generator"]`.'
+            )
+    return problems
+
+
+def self_check_problems(unit: Unit) -> list[str]:
+    """The self-check's ``goal = ...`` line is written from the declaration by ``make exercises``."""
+    lines = [line for line in unit.solution_path.read_text(encoding="utf-8").splitlines() if GOAL_LINE.match(line)]
+    if not lines:
+        return [
+            (
+                f"{unit.name}: the self-check has no `{goal_line(unit.goal)}` line (the exercise generator keeps it "
+                "equal to the declared goal): add it to the last code cell."
+            )
+        ]
+    wrong = [line.strip() for line in lines if line.strip() != goal_line(unit.goal)]
+    if wrong:
+        return [f"{unit.name}: the self-check says `{wrong[0]}`, the declaration {unit.goal}: run `make exercises`."]
+    return []
+
+
+def demo_problems(unit: Unit) -> list[str]:
+    """A declared demo needs a model the site's ONNX converter can export: every Keras layer the
+    solution builds into ``model`` must be one it translates."""
+    if unit.demo is None:
+        return []
+    from workshop.site.onnx_export import SUPPORTED_LAYERS  # the converter's own list, not a copy
+
+    unsupported = sorted(set(model_layers(unit.solution_path.read_text(encoding="utf-8"))) - SUPPORTED_LAYERS)
+    if not unsupported:
+        return []
+    return [
+        (
+            f"{unit.name}: **Demo:** {unit.demo} needs a model the site's ONNX converter exports, but `model` uses "
+            f"{', '.join(unsupported)} (workshop/site/onnx_export.py SUPPORTED_LAYERS): drop the demo or the layer."
+        )
+    ]
+
+
+def model_layers(source: str, target: str = "model") -> list[str]:
+    """The Keras layer classes (``layers.Conv2D(...)``) built into ``target``: those in the
+    statements that assign it and, transitively, in the statements (and functions) that define the
+    names they read. A layer of another model in the same solution (a probe, a baseline) is not
+    counted. Source lines that are not Python (cell magics) are skipped."""
+    lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+    try:
+        tree = ast.parse("\n".join(lines))
+    except SyntaxError:
+        return []
+    definitions: dict[str, list[ast.AST]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.ClassDef):
+            definitions.setdefault(node.name, []).append(node)
+        elif isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for item in targets:
+                for name in ast.walk(item):
+                    if isinstance(name, ast.Name):
+                        definitions.setdefault(name.id, []).append(node.value)
+    found: list[str] = []
+    seen: set[str] = set()
+    pending = [target]
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for node in definitions.get(name, []):
+            for item in ast.walk(node):
+                if isinstance(item, ast.Name) and isinstance(item.ctx, ast.Load):
+                    pending.append(item.id)
+                elif (
+                    isinstance(item, ast.Call)
+                    and isinstance(item.func, ast.Attribute)
+                    and isinstance(item.func.value, ast.Name | ast.Attribute)
+                    and (item.func.value.id if isinstance(item.func.value, ast.Name) else item.func.value.attr)
+                    == "layers"
+                    and item.func.attr[:1].isupper()
+                ):
+                    found.append(item.func.attr)
+    return sorted(set(found))
+
+
+def lesson_problems(unit: Unit, course: Course) -> tuple[Path | None, list[str]]:
+    lesson = lesson_for(unit.name, course)
+    if lesson is None:
+        return None, [
+            f"{unit.name}: no lesson docs/lessons/{unit.name[:2]}_*.md says `unit: {unit.name}` in its front matter."
+        ]
+    text = lesson.read_text(encoding="utf-8")
+    typed = next((form for form in (goal_markdown(unit), f"`{unit.goal}`") if form in text), None)
+    if typed:
+        return lesson, [
+            (
+                f"{unit.name}: docs/lessons/{lesson.name} types the goal {typed} by hand: write {GOAL_PLACEHOLDER}, "
+                "which the site fills from the declaration."
+            )
+        ]
+    return lesson, []
+
+
+def unit_problems(
+    unit: Unit, stale: list[str], course: Course, known_tasks: dict[str, type[Task]] | None = None
+) -> list[str]:
+    """What is wrong with one unit; ``stale``: the exercise files that differ from their solution;
+    ``known_tasks``: the course's tasks (``course_tasks``)."""
+    known_tasks = course_tasks(course) if known_tasks is None else known_tasks
+    where = f"{unit.name}:"
+    problems = data_problems(unit, known_tasks)
     if not unit.published:
         problems.append(
             f"{where} the declaration has no **Published:** field (the published result for this family of models)."
         )
-    lesson = lesson_for(unit.name)
+    lesson, lesson_lines = lesson_problems(unit, course)
     written = [unit.solution_path, *([lesson] if lesson else [])]
     if unit.task in known_tasks:
         written.append(Path(inspect.getsourcefile(known_tasks[unit.task])))
-    problems += [f"{where} still to write: {place}" for place in placeholders(written)]
+    problems += [f"{where} still to write: {place}" for place in placeholders(written, course)]
     problems += recipe_problems(unit.name, unit.solution_path)
-    if lesson is None:
-        problems.append(
-            f"{where} no lesson docs/lessons/{unit.name[:2]}_*.md says `unit: {unit.name}` in its front matter."
-        )
-    if not (EXERCISES_DIR / f"{unit.name}.py").is_file():
+    problems += self_check_problems(unit)
+    problems += demo_problems(unit)
+    problems += lesson_lines
+    if not (course.exercises_dir / f"{unit.name}.py").is_file():
         problems.append(f"{where} exercises/{unit.name}.py is missing: run `make exercises`.")
     elif any(name.startswith(unit.name + ".") for name in stale):
         problems.append(f"{where} exercises/{unit.name}.* does not match the solution: run `make exercises`.")
     return problems
 
 
-def all_problems() -> list[str]:
-    from workshop.course.exercises import MarkerError, stale_files
+def course_problems(course: Course) -> list[str]:
+    """What is wrong across units: numbers taken twice, lessons naming no unit, stray files."""
+    names = unit_names(course)
+    problems = []
+    by_number: dict[str, list[str]] = {}
+    for name in names:
+        by_number.setdefault(name[:2], []).append(name)
+    for number, taken in sorted(by_number.items()):
+        if len(taken) > 1:
+            problems.append(
+                f"solutions/: number {number} is taken by {' and '.join(taken)}: give each unit its own number."
+            )
+    for lesson in lesson_paths(course):
+        named = front_matter(lesson).get("unit")
+        if named is not None and named not in names:
+            problems.append(
+                f"docs/lessons/{lesson.name}: its front matter says `unit: {named}`, which names no unit "
+                f"(solutions/{named}.py does not exist)."
+            )
+    strays = sorted(p.name for p in course.solutions_dir.glob("*.py") if not UNIT_NAME_PATTERN.match(p.stem))
+    problems += [f"solutions/{name}: not a unit name (NN_slug: two digits, lower case)." for name in strays]
+    return problems
 
+
+def all_problems(course: Course | None = None) -> list[str]:
+    """Every problem of the course, one line each (``workshop units --check`` prints them)."""
+    course = Course.find() if course is None else course
     problems = []
     try:
-        stale = stale_files()
+        known_tasks = course_tasks(course)
+    except Exception as error:  # noqa: BLE001 - a task module that does not import is one line, not a traceback
+        return [f"workshop/tasks/: a task module does not import: {type(error).__name__}: {error}"]
+    try:
+        stale = stale_files(course)
     except MarkerError as error:  # a solution whose exercise cannot be made at all
         problems.append(str(error))
         stale = []
-    for name in unit_names():
+    for name in unit_names(course):
         try:
-            unit = load_unit(name)
-        except UnitError as error:
-            problems.append(f"{name}: {error}")
+            unit = load_unit(name, course)
+        except UnitError as error:  # its path as the course names it, not where the course lies
+            problems.append(f"{name}: {str(error).replace(str(course.root) + '/', '')}")
             continue
-        problems += unit_problems(unit, stale)
-    strays = sorted(p.name for p in SOLUTIONS_DIR.glob("*.py") if p.stem not in unit_names())
-    problems += [f"solutions/{name}: not a unit name (NN_slug: two digits, lower case)." for name in strays]
-    return problems
+        problems += unit_problems(unit, stale, course, known_tasks)
+    return problems + course_problems(course)

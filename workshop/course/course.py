@@ -73,3 +73,8 @@ class Course:
     @property
     def build_dir(self) -> Path:
         return self.root / "build"
+
+    @property
+    def tasks_dir(self) -> Path:
+        """The scoring tasks' modules, one per data set (``workshop/tasks/`` of the checkout)."""
+        return self.root / "workshop" / "tasks"

@@ -5,6 +5,11 @@
 block's ``### STUB <code>`` lines when it has any, otherwise a ``raise
 NotImplementedError`` that tells the learner to complete the cell. The result is
 written as ``exercises/NN_slug.py`` (jupytext percent) and ``exercises/NN_slug.ipynb``.
+
+The self-check's ``goal = <value>  # <metric> <op> <value>`` line (the last code cell) is not typed:
+``generate`` writes it from the declaration's **Goal:**, in the exercise and in the solution alike,
+so a learner's exercise runs without the workshop package and still holds the goal as a literal.
+Every function takes the ``Course`` it reads and writes (``None``: ``Course.find()``, at call time).
 """
 
 from __future__ import annotations
@@ -15,12 +20,25 @@ from pathlib import Path
 import jupytext
 
 from workshop import atomic
-from workshop.course.units import EXERCISES_DIR, SOLUTIONS_DIR, UNIT_NAME_PATTERN
+from workshop.course.course import Course
+from workshop.course.units import UNIT_NAME_PATTERN, Goal, UnitError, load_unit
 
 BEGIN = re.compile(r"^(?P<indent>\s*)### BEGIN SOLUTION\s*$")
 END = re.compile(r"^\s*### END SOLUTION\s*$")
 STUB = re.compile(r"^\s*### STUB ?(?P<code>.*)$")
 DEFAULT_STUB = 'raise NotImplementedError("Complete this cell: see the instructions above it.")'
+# The self-check's goal line, at the start of a line: written from the declaration, never by hand.
+GOAL_LINE = re.compile(r"^goal = .*$", re.MULTILINE)
+
+
+def goal_line(goal: Goal) -> str:
+    """The self-check's line for ``goal``: ``goal = 0.84  # test_accuracy >= 0.84``."""
+    return f"goal = {goal.value!r}  # {goal.metric} {goal.op} {goal.value!r}"
+
+
+def with_goal_line(solution_text: str, goal: Goal) -> str:
+    """``solution_text`` with its self-check's goal line written from ``goal``."""
+    return GOAL_LINE.sub(lambda _: goal_line(goal), solution_text)
 
 
 class MarkerError(Exception):
@@ -68,21 +86,42 @@ def notebook_json(exercise_text: str) -> str:
     return jupytext.writes(notebook, fmt="ipynb")
 
 
-def expected_files(solutions_dir: Path = SOLUTIONS_DIR) -> dict[str, str]:
-    """File name in exercises/ -> the text it should have."""
-    files = {}
-    for solution in sorted(solutions_dir.glob("*.py")):
+def _course(course: Course | None) -> Course:
+    return Course.find() if course is None else course
+
+
+def expected_solutions(course: Course | None = None) -> dict[Path, str]:
+    """Solution path -> its text with the self-check's goal line written from its declaration
+    (a solution whose declaration does not parse keeps its text: ``units --check`` reports it)."""
+    course = _course(course)
+    texts = {}
+    for solution in sorted(course.solutions_dir.glob("*.py")):
         if not UNIT_NAME_PATTERN.match(solution.stem):
             continue
-        exercise = make_exercise(solution.read_text(encoding="utf-8"), solution.name)
+        text = solution.read_text(encoding="utf-8")
+        try:
+            text = with_goal_line(text, load_unit(solution.stem, course).goal)
+        except UnitError:
+            pass
+        texts[solution] = text
+    return texts
+
+
+def expected_files(course: Course | None = None) -> dict[str, str]:
+    """File name in exercises/ -> the text it should have."""
+    files = {}
+    for solution, text in expected_solutions(course).items():
+        exercise = make_exercise(text, solution.name)
         files[f"{solution.stem}.py"] = exercise
         files[f"{solution.stem}.ipynb"] = notebook_json(exercise)
     return files
 
 
-def stale_files(exercises_dir: Path = EXERCISES_DIR, solutions_dir: Path = SOLUTIONS_DIR) -> list[str]:
+def stale_files(course: Course | None = None) -> list[str]:
     """Exercise files that are missing, different from what the generator makes, or orphaned."""
-    expected = expected_files(solutions_dir)
+    course = _course(course)
+    exercises_dir = course.exercises_dir
+    expected = expected_files(course)
     stale = [
         name
         for name, text in expected.items()
@@ -93,13 +132,23 @@ def stale_files(exercises_dir: Path = EXERCISES_DIR, solutions_dir: Path = SOLUT
     return stale
 
 
-def generate(exercises_dir: Path = EXERCISES_DIR, solutions_dir: Path = SOLUTIONS_DIR) -> list[str]:
-    """Write every exercise; remove orphans. Returns the names that changed."""
-    expected = expected_files(solutions_dir)
-    changed = stale_files(exercises_dir, solutions_dir)
+def generate(course: Course | None = None) -> list[str]:
+    """Write each solution's goal line from its declaration (only where it differs), then every
+    exercise; remove orphans. Returns the names that changed (``solutions/...`` for a solution)."""
+    course = _course(course)
+    exercises_dir = course.exercises_dir
+    solutions = [
+        solution
+        for solution, text in expected_solutions(course).items()
+        if text != solution.read_text(encoding="utf-8")
+    ]
+    for solution in solutions:
+        atomic.write_text(solution, expected_solutions(course)[solution])
+    expected = expected_files(course)
+    changed = stale_files(course)
     for name in changed:
         if name in expected:
             atomic.write_text(exercises_dir / name, expected[name])
         else:
             (exercises_dir / name).unlink()
-    return changed
+    return [f"solutions/{solution.name}" for solution in solutions] + changed

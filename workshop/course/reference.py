@@ -9,6 +9,7 @@ of ``results.json`` (``workshop.site.figures.lesson_block_key``).
 
 from __future__ import annotations
 
+from workshop.course.course import Course
 from workshop.running import results
 
 
@@ -16,9 +17,11 @@ class MissingResult(LookupError):
     """results.json has no such figure: the build says which and how to record it."""
 
 
-def reference(unit: str, metric: str | None = None) -> float:
-    """The value of `metric` (the unit's goal metric when None) in the unit's reference run."""
-    entry = results.load()["units"].get(unit)
+def reference(unit: str, metric: str | None = None, course: Course | None = None) -> float:
+    """The value of `metric` (the unit's goal metric when None) in the unit's reference run, as
+    ``results.json`` of ``course`` (None: ``Course.find()``, when called) records it."""
+    course = Course.find() if course is None else course
+    entry = results.load(course.results_path)["units"].get(unit)
     if entry is None:
         raise MissingResult(
             f"results.json has no entry for {unit}: run `make test` (or `workshop check solutions/{unit}.py`) to record it."

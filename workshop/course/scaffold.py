@@ -4,8 +4,10 @@ A unit is its solution (``solutions/NN_slug.py``: the declaration in its first c
 the exercise hides between solution markers, and the self-check), its lesson
 (``docs/lessons/NN_slug.md``), and, when its data set is new, a task module that scores it
 (``workshop/tasks/<data>.py``). Everything else (exercise, navigation, agenda, results page, task
-lookup) is derived from those. Each place still to be written says ``(to write)``; ``workshop
-units --check`` lists them, and the unit fails its own goal until they are written.
+lookup) is derived from those: the lesson's Exercise box says ``{{ unit.goal }}`` and the
+self-check's goal line is written by ``make exercises``, both from the declaration. Each place
+still to be written says ``(to write)``; ``workshop units --check`` lists them, and the unit fails
+its own goal until they are written. ``create`` writes into the ``Course`` it is given.
 """
 
 from __future__ import annotations
@@ -14,11 +16,14 @@ import re
 from pathlib import Path
 
 from workshop import atomic
-from workshop.course.units import REPO, SOLUTIONS_DIR, UNIT_NAME_PATTERN, unit_names
+from workshop.course.course import Course
+from workshop.course.exercises import generate, goal_line
+from workshop.course.lessons import GOAL_PLACEHOLDER
+from workshop.course.units import UNIT_NAME_PATTERN, Goal, unit_names
+from workshop.datasets.manifest import DATASETS
+from workshop.tasks import tasks
 
 TO_WRITE = "(to write)"
-TASKS_DIR = Path(__file__).resolve().parents[1] / "tasks"
-LESSONS_DIR = REPO / "docs" / "lessons"
 
 
 class ScaffoldError(Exception):
@@ -63,7 +68,7 @@ model = None  # {to_write} build, compile and train the reference model
 # The validation figure, computed as the runner computes the test figure.
 
 # %%
-goal = {value}  # {metric} {op} {value}
+{goal_line}
 val_value = float("nan")  # {to_write} compute {metric} of `model` on the validation data
 verdict = "meets" if val_value {op} goal else "misses"
 print(f"Validation {metric} {{val_value:.4f}} {{verdict}} the goal of {{goal}}.")
@@ -92,7 +97,7 @@ unit: {name}
 {to_write} The lesson.
 
 !!! example "Exercise: {title}"
-    {to_write} What the exercise asks, and its goal.
+    {to_write} What the exercise asks. Goal: {goal}.
     [Open the exercise](../exercises/{name}.py)
 
 ??? question "Challenge: {to_write} a first question"
@@ -120,31 +125,35 @@ NUM_EXAMPLES = 5_000
 
 
 class {class_name}(Task):
+    generated = True  # its held-out data comes from the generator cells of solutions/{name}.py
+
     def __init__(self):
         super().__init__("{data}", ("{metric}",), f"{{NUM_EXAMPLES:,}} generated examples, held-out seed")
 
     def evaluate(self, model) -> dict[str, float]:
-        inputs, labels = held_out_data(self.name, NUM_EXAMPLES)
+        inputs, labels = held_out_data(self.name, NUM_EXAMPLES, reference=self.reference_solution())
         predictions = predict(model, fit_to_input(model, inputs, [inputs.shape[1:]]))
         check_output(predictions, predictions.shape[1:])  # {to_write} the output shape the unit needs
         raise NotImplementedError("{to_write} compute {metric} from predictions and labels")
 '''
 
 
-def create(name: str, data: str, metric: str, op: str = ">=", value: float = 0.5) -> list[Path]:
-    """Write the new unit's files; returns them. Refuses to overwrite anything."""
-    from workshop.datasets.manifest import DATASETS
-    from workshop.tasks import tasks
-
+def create(
+    name: str, data: str, metric: str, op: str = ">=", value: float = 0.5, course: Course | None = None
+) -> list[Path]:
+    """Write the new unit's files into ``course``; returns them. Refuses to overwrite anything."""
+    course = Course.find() if course is None else course
     if not UNIT_NAME_PATTERN.match(name):
         raise ScaffoldError(f"{name!r} is not a unit name: two digits, an underscore, lower-case words (12_my_unit).")
-    taken = [other for other in unit_names() if other[:2] == name[:2]]
+    taken = [other for other in unit_names(course) if other[:2] == name[:2]]
     if taken:
         raise ScaffoldError(f"Number {name[:2]} is taken by {taken[0]}; pick the next free one.")
     if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", data):
         raise ScaffoldError(f"{data!r} is not a data set name (lower case, words joined by hyphens).")
     if op not in (">=", "<="):
         raise ScaffoldError(f"The goal compares with >= or <=, not {op!r}.")
+    if not re.fullmatch(r"[a-z_]+", metric):
+        raise ScaffoldError(f"{metric!r} is not a metric name (lower case and underscores, e.g. test_accuracy).")
     title = name[3:].replace("_", " ").capitalize()
     new_data = data not in DATASETS and data not in tasks()
     to_write = TO_WRITE
@@ -155,7 +164,7 @@ def create(name: str, data: str, metric: str, op: str = ">=", value: float = 0.5
     else:
         load = f"x_train, y_train = make_dataset(20_000, seed=1)  # {to_write} sizes\nx_val, y_val = make_dataset(4_000, seed=2)"
     files = {
-        SOLUTIONS_DIR / f"{name}.py": SOLUTION.format(
+        course.solutions_dir / f"{name}.py": SOLUTION.format(
             title=title,
             metric=metric,
             op=op,
@@ -164,13 +173,16 @@ def create(name: str, data: str, metric: str, op: str = ">=", value: float = 0.5
             to_write=to_write,
             generator=GENERATOR.format(to_write=to_write) if new_data else "",
             load=load,
+            goal_line=goal_line(Goal(metric, op, float(value))),
         ),
-        LESSONS_DIR / f"{name}.md": LESSON.format(title=title, name=name, to_write=to_write),
+        course.lessons_dir / f"{name}.md": LESSON.format(
+            title=title, name=name, to_write=to_write, goal=GOAL_PLACEHOLDER
+        ),
     }
     if new_data:
         module = data.replace("-", "_")
         class_name = "".join(part.capitalize() for part in data.split("-"))
-        files[TASKS_DIR / f"{module}.py"] = TASK.format(
+        files[course.tasks_dir / f"{module}.py"] = TASK.format(
             data=data, name=name, class_name=class_name, metric=metric, to_write=to_write
         )
     existing = [path for path in files if path.exists()]
@@ -178,13 +190,11 @@ def create(name: str, data: str, metric: str, op: str = ">=", value: float = 0.5
         raise ScaffoldError("Would overwrite " + ", ".join(str(path) for path in existing) + "; nothing was written.")
     for path, text in files.items():
         atomic.write_text(path, text)
-    from workshop.course.exercises import generate
-
-    generate()
+    generate(course)
     return list(files)
 
 
-def placeholders(paths: list[Path]) -> list[str]:
+def placeholders(paths: list[Path], course: Course) -> list[str]:
     """``file:line: text`` for every place still marked ``(to write)``."""
     found = []
     for path in paths:
@@ -193,6 +203,6 @@ def placeholders(paths: list[Path]) -> list[str]:
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
             if TO_WRITE in line:
                 text = line.split(TO_WRITE, 1)[1].strip(" #\"')") or line.strip()
-                shown = path.relative_to(REPO) if path.is_relative_to(REPO) else path
+                shown = path.relative_to(course.root) if path.is_relative_to(course.root) else path
                 found.append(f"{shown}:{number}: {text}")
     return found

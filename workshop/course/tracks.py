@@ -3,7 +3,8 @@
 A track names its units (or ``all``), how many days it lasts and how long a day is. The site's
 hooks build the navigation, the agenda, the results page and the exercise pages for the selected
 track only: ``WORKSHOP_TRACK`` when it is set (``TRACK=one-day make site-learner``), else the
-``track:`` of ``course.yml``.
+``track:`` of ``course.yml``. ``Plan`` is that file read; the checkout it is read from is a
+``workshop.course.course.Course`` passed as ``checkout`` (``None``: ``Course.find()``, at call time).
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from pathlib import Path
 
 import yaml
 
-from workshop.course.units import REPO, Unit, all_units
+from workshop.course.course import Course as Checkout
+from workshop.course.units import Unit, all_units
 
-COURSE_FILE = REPO / "course.yml"
+# The plan's file name, relative to the course root (``Course.tracks_path`` is the file itself).
+COURSE_FILE = Path("course.yml")
 TRACK_ENV = "WORKSHOP_TRACK"
 
 
@@ -39,9 +42,10 @@ class Track:
     days: int = 1
     hours_per_day: float | None = None
 
-    def units(self, units: list[Unit] | None = None) -> list[Unit]:
-        """The track's units, in teaching order; an unknown name is a TrackError."""
-        units = all_units() if units is None else units
+    def units(self, units: list[Unit] | None = None, checkout: Checkout | None = None) -> list[Unit]:
+        """The track's units, in teaching order (of ``units``, else the checkout's); an unknown name
+        is a TrackError."""
+        units = all_units(checkout) if units is None else units
         if self.unit_names is None:
             return list(units)
         known = {unit.name: unit for unit in units}
@@ -59,7 +63,9 @@ class Track:
 
 
 @dataclass(frozen=True)
-class Course:
+class Plan:
+    """course.yml: its tracks, the default one and the breaks of a day."""
+
     default: str
     breaks: Breaks
     tracks: dict[str, Track]
@@ -71,12 +77,15 @@ def _positive(value, what: str, path: Path) -> float:
     return value
 
 
-def load_course(path: Path = COURSE_FILE) -> Course:
+def load_course(path: Path | None = None, checkout: Checkout | None = None) -> Plan:
+    """The plan in ``path``, else in the checkout's course.yml."""
+    if path is None:
+        path = (Checkout.find() if checkout is None else checkout).tracks_path
     try:
         raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
         # A checkout without the file: one track, every unit.
-        return Course("full", Breaks(), {"full": Track("full", "The full course", "", None)})
+        return Plan("full", Breaks(), {"full": Track("full", "The full course", "", None)})
     except yaml.YAMLError as error:
         raise TrackError(f"{path.name} is not valid YAML: {error}") from None
     tracks = {}
@@ -102,7 +111,7 @@ def load_course(path: Path = COURSE_FILE) -> Course:
     if not tracks:
         raise TrackError(f"{path.name} defines no track under `tracks:`")
     breaks = raw.get("breaks") or {}
-    course = Course(
+    course = Plan(
         default=str(raw.get("track") or next(iter(tracks))),
         breaks=Breaks(
             every=int(_positive(breaks.get("every", 90), "breaks.every", path)),
@@ -115,9 +124,10 @@ def load_course(path: Path = COURSE_FILE) -> Course:
     return course
 
 
-def selected_track(name: str | None = None, course: Course | None = None) -> Track:
-    """The named track, else $WORKSHOP_TRACK's, else course.yml's default."""
-    course = course or load_course()
+def selected_track(name: str | None = None, course: Plan | None = None, checkout: Checkout | None = None) -> Track:
+    """The named track, else $WORKSHOP_TRACK's, else course.yml's default; ``course``: the plan
+    (else the checkout's course.yml)."""
+    course = course or load_course(checkout=checkout)
     name = name or os.environ.get(TRACK_ENV) or course.default
     if name not in course.tracks:
         raise TrackError(

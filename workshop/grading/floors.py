@@ -16,7 +16,7 @@ from collections import Counter
 
 import numpy as np
 
-from workshop.course.units import all_units, load_unit
+from workshop.course.units import all_units, load_unit, task_reference
 
 # A declared floor is rounded (and a generated lab's held-out data depends on the scorer's secret).
 TOLERANCE = 0.01
@@ -54,20 +54,22 @@ def imdb() -> tuple[float, str]:
 
 
 def self_driving() -> tuple[float, str]:
-    from workshop.tasks.generated import held_out_data, load_make_dataset
+    from workshop.tasks.generated import held_out_data, load_generator
     from workshop.tasks.self_driving import NUM_FRAMES
 
-    _, train_angles = load_make_dataset("self-driving")(2000, 1)
-    _, test_angles = held_out_data("self-driving", NUM_FRAMES)
+    reference = task_reference("self-driving")
+    _, train_angles = load_generator(reference)(2000, 1)
+    _, test_angles = held_out_data("self-driving", NUM_FRAMES, reference=reference)
     return float(np.mean(np.abs(test_angles - train_angles.mean()))), "always steering the training frames' mean angle"
 
 
 def captcha() -> tuple[float, str]:
     from workshop.tasks.captcha import NUM_CAPTCHAS
-    from workshop.tasks.generated import held_out_data, load_make_dataset
+    from workshop.tasks.generated import held_out_data, load_generator
 
-    _, train = load_make_dataset("captcha")(2000, 1)
-    _, test = held_out_data("captcha", NUM_CAPTCHAS)
+    reference = task_reference("captcha")
+    _, train = load_generator(reference)(2000, 1)
+    _, test = held_out_data("captcha", NUM_CAPTCHAS, reference=reference)
     constant = np.array([np.bincount(train[:, position]).argmax() for position in range(train.shape[1])])
     return float(np.mean((test == constant).all(axis=1))), "always reading each position's most frequent digit"
 
@@ -77,7 +79,7 @@ def fashion_collages() -> tuple[float, str]:
     from workshop.tasks.fashion_collages import NUM_WINDOWS, multi_label_scores
     from workshop.tasks.generated import held_out_seed, load_generator
 
-    make_collages = load_generator("fashion-collages", "make_collages")
+    make_collages = load_generator(task_reference("fashion-collages"), "make_collages")
     images = read_idx("fashion-mnist", "train-images-idx3-ubyte.gz")
     labels = read_idx("fashion-mnist", "train-labels-idx1-ubyte.gz")
     _, train = make_collages(images[:-10_000], labels[:-10_000], 4000, 1)

@@ -1,10 +1,11 @@
 """The runner's scorer: a clean process that loads a saved model and scores it.
 
-Run as ``python -m workshop.running.evaluate TASK MODEL_PATH RESULT_PATH [GOAL]``; writes a ``Score``
+Run as ``python -m workshop.running.evaluate TASK MODEL_PATH RESULT_PATH [GOAL [REFERENCE]]``; writes a ``Score``
 record (``workshop.running.protocol``) to RESULT_PATH. With GOAL (``"test_accuracy >= 0.84"``) and a score
 that misses it, the Score also holds a diagnosis of preprocessing done outside the model. The model is
 loaded with ``safe_mode=True`` (a ``Lambda`` layer or any other code in the file
-is refused) and without its compiled state, then scored by ``workshop.tasks``.
+is refused) and without its compiled state, then scored by ``workshop.tasks``. REFERENCE: the unit's
+reference solution, whose generator cells make a generated task's held-out data.
 """
 
 from __future__ import annotations
@@ -58,7 +59,9 @@ def diagnose(task, model, goal) -> str:
     return ""
 
 
-def main(task_name: str, model_path: str, result_path: str, goal_text: str | None = None) -> int:
+def main(
+    task_name: str, model_path: str, result_path: str, goal_text: str | None = None, reference: str | None = None
+) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
 
@@ -77,7 +80,7 @@ def main(task_name: str, model_path: str, result_path: str, goal_text: str | Non
         result = Score("error", message=f"The model could not be loaded: {reason}")
     else:
         goal = parse_goal(goal_text)
-        task = get_task(task_name)
+        task = get_task(task_name, reference=reference or None)
         try:
             result = Score("ok", metrics=task.evaluate(model))
             if goal is not None and not goal.is_met(result.metrics.get(goal.metric)):
@@ -103,4 +106,4 @@ def parse_goal(text: str | None):
 
 
 if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:5]))
+    sys.exit(main(*sys.argv[1:6]))

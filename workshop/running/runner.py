@@ -572,6 +572,7 @@ def score_in(run: Run, model_path: Path, score_path: Path) -> RunResult:
                 str(model_path),
                 str(score_path),
                 str(unit.goal),  # a score that misses it comes with a diagnosis (workshop.running.evaluate)
+                str(unit.solution_path),  # a generated task draws its held-out data with its generator cells
             ],
             cwd=model_path.parent,
             env=environment,

@@ -97,9 +97,10 @@ def window_data(model):
 
 
 def road_data(model):
+    from workshop.course.units import task_reference
     from workshop.tasks.generated import load_generator
 
-    frames, angles = load_generator("self-driving")(12, 2027)
+    frames, angles = load_generator(task_reference("self-driving"))(12, 2027)
     height, width = frames.shape[1:3]
     return {
         "height": int(height),

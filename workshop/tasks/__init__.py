@@ -14,14 +14,22 @@ import importlib
 import pkgutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
 from workshop.datasets import manifest as data
 
+# The tag of the code cells of a reference solution that generate its unit's data (``make_dataset``).
+GENERATOR_TAG = "generator"
+
 
 class ModelShapeError(Exception):
     """The model cannot take this task's inputs or gives outputs of the wrong shape."""
+
+
+class GeneratorError(Exception):
+    """A generated task has no reference solution, or that solution has no usable generator cells."""
 
 
 def read_idx(dataset: str, filename: str) -> np.ndarray:
@@ -89,6 +97,21 @@ class Task:
     metrics: tuple[str, ...]
     description: str = ""
     extra: dict = field(default_factory=dict)
+    # The reference solution of the unit this task scores, handed in by the caller (``get_task``):
+    # a generated task runs its generator cells; the others never read it.
+    reference: Path | None = None
+    # Does this task make its held-out data with the generator cells of its unit's reference
+    # solution? (``workshop units --check`` then requires those cells.)
+    generated: ClassVar[bool] = False
+
+    def reference_solution(self) -> Path:
+        """The reference solution whose generator cells make this task's data."""
+        if self.reference is None:
+            raise GeneratorError(
+                f"The {self.name} task draws its held-out data with the generator cells of its unit's reference "
+                f"solution, and was given none: get_task({self.name!r}, reference=unit.solution_path)."
+            )
+        return self.reference
 
     def evaluate(self, model) -> dict[str, float]:
         """Score ``model`` on the held-out data: {metric name: value}."""
@@ -117,8 +140,12 @@ def tasks() -> dict[str, type[Task]]:
     return found
 
 
-def get_task(name: str) -> Task:
+def get_task(name: str, reference: Path | None = None) -> Task:
+    """The task named ``name``; ``reference``: the reference solution of the unit it scores (the
+    generator cells of a generated task's data live there)."""
     known = tasks()
     if name not in known:
         raise KeyError(f"No scoring task for dataset {name!r}; known: {', '.join(sorted(known))}")
-    return known[name]()
+    task = known[name]()
+    task.reference = None if reference is None else Path(reference)
+    return task

@@ -19,8 +19,10 @@ class Captcha(Task):
             "captcha", ("test_accuracy", "char_accuracy"), f"{NUM_CAPTCHAS:,} generated captchas, held-out seed"
         )
 
+    generated = True
+
     def evaluate(self, model) -> dict[str, float]:
-        images, labels = held_out_data(self.name, NUM_CAPTCHAS)
+        images, labels = held_out_data(self.name, NUM_CAPTCHAS, reference=self.reference_solution())
         shape = images.shape[1:]
         accepted = [shape, shape + (1,)] if len(shape) == 2 else [shape]
         inputs = fit_to_input(model, images, accepted)

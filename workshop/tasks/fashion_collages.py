@@ -34,10 +34,12 @@ class FashionCollages(FashionMnist):
         self.metrics = ("test_exact_match", "micro_f1")
         self.description = f"{NUM_WINDOWS:,} windows of the Fashion-MNIST test images, held-out seed"
 
+    generated = True  # the windows are made by `make_collages` of the unit's generator cells
+
     def evaluate(self, model) -> dict[str, float]:
         images = read_idx("fashion-mnist", "t10k-images-idx3-ubyte.gz")
         labels = read_idx("fashion-mnist", "t10k-labels-idx1-ubyte.gz")
-        make_collages = load_generator(self.name, "make_collages")
+        make_collages = load_generator(self.reference_solution(), "make_collages")
         windows, targets = make_collages(images, labels, NUM_WINDOWS, held_out_seed(self.name))
         inputs = fit_to_input(model, windows, [windows.shape[1:], windows.shape[1:] + (1,)])
         probabilities = predict(model, inputs)

@@ -5,6 +5,10 @@ The unit's reference solution holds the generator in code cells tagged ``generat
 task runs those cells from the reference solution, never from the learner's file, in a
 fresh namespace, and asks for data with a seed the learner's notebook never sees.
 
+The caller hands the task that reference solution (``get_task(name, reference=unit.solution_path)``;
+the runner passes it to the scoring process): nothing here looks units up, so ``workshop.tasks``
+never imports the course model that lists them.
+
 The held-out seed mixes in a secret that nothing in the course repository holds: it is created at
 random on first use and kept with the datasets of whoever scores (``<data dir>/.held-out-secret``).
 The grading sandbox hides that folder from submissions, so a notebook that imports this module and
@@ -22,17 +26,14 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 
-from workshop import atomic
-from workshop.course.notebooks import read_notebook
-from workshop.course.units import UnitError, load_unit, unit_names
+import jupytext
 
-GENERATOR_TAG = "generator"
+from workshop import atomic
+from workshop.tasks import GENERATOR_TAG, GeneratorError
+
+__all__ = ["GENERATOR_TAG", "GeneratorError", "generator_source", "held_out_data", "held_out_seed", "load_generator"]
 
 SECRET_FILENAME = ".held-out-secret"
-
-
-class GeneratorError(Exception):
-    """The reference solution has no usable generator cells."""
 
 
 SECRET_VARIABLE = "WORKSHOP_HELD_OUT_SECRET"
@@ -66,23 +67,14 @@ def held_out_seed(task_name: str) -> int:
     return int.from_bytes(digest[:8], "big")
 
 
-def reference_solution(task_name: str) -> Path:
-    """The reference solution of the first unit scored by this task."""
-    units = []
-    for name in unit_names():
-        try:
-            unit = load_unit(name)
-        except UnitError:  # another unit's declaration being broken must not stop this task
-            continue
-        if unit.task == task_name:
-            units.append(unit)
-    if not units:
-        raise GeneratorError(f"No unit in solutions/ declares the data set {task_name!r}.")
-    return units[0].solution_path
-
-
 def generator_source(path: Path) -> str:
-    notebook = read_notebook(path)
+    """The code of the generator cells of the reference solution at ``path`` (the course's own
+    jupytext file), joined in order."""
+    path = Path(path)
+    try:
+        notebook = jupytext.read(path, fmt="py:percent")
+    except FileNotFoundError:
+        raise GeneratorError(f"{path}: no such reference solution.") from None
     cells = [
         "".join(cell["source"])
         for cell in notebook["cells"]
@@ -93,11 +85,11 @@ def generator_source(path: Path) -> str:
     return "\n\n".join(cells)
 
 
-def load_generator(task_name: str, function: str = "make_dataset") -> Callable:
-    """``function`` (by default ``make_dataset(count, seed)``) from the reference solution's
-    generator cells."""
-    path = reference_solution(task_name)
-    namespace: dict = {"__name__": f"workshop_generator_{task_name.replace('-', '_')}"}
+def load_generator(reference: Path, function: str = "make_dataset") -> Callable:
+    """``function`` (by default ``make_dataset(count, seed)``) from the generator cells of the
+    reference solution at ``reference``."""
+    path = Path(reference)
+    namespace: dict = {"__name__": f"workshop_generator_{path.stem}"}
     # The code run here is the course's own reference solution, never a learner's file.
     exec(compile(generator_source(path), f"{path.name} (generator cells)", "exec"), namespace)  # noqa: S102
     if not callable(namespace.get(function)):
@@ -105,16 +97,12 @@ def load_generator(task_name: str, function: str = "make_dataset") -> Callable:
     return namespace[function]
 
 
-def load_make_dataset(task_name: str) -> Callable:
-    """``make_dataset(count, seed)`` from the reference solution's generator cells."""
-    return load_generator(task_name)
-
-
-def held_out_data(task_name: str, count: int):
-    """``count`` examples the learner's notebook never generated: (inputs, labels)."""
-    return _generated(task_name, count, held_out_seed(task_name))
+def held_out_data(task_name: str, count: int, *, reference: Path):
+    """``count`` examples the learner's notebook never generated, drawn by ``make_dataset`` of the
+    reference solution at ``reference``: (inputs, labels)."""
+    return _generated(Path(reference), count, held_out_seed(task_name))
 
 
 @functools.lru_cache(maxsize=2)  # the diagnosis scores the same held-out data several times
-def _generated(task_name: str, count: int, seed: int):
-    return load_make_dataset(task_name)(count, seed)
+def _generated(reference: Path, count: int, seed: int):
+    return load_generator(reference)(count, seed)
