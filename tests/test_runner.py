@@ -6,6 +6,7 @@ kernel and the real held-out scorer run; only the training is left out to keep t
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import sys
 import pytest
 
 from workshop.course.units import REPO, load_unit
+from workshop.running import protocol
 from workshop.running.runner import run_unit
 
 UNIT = "02_fashion_mnist_logreg"
@@ -109,6 +111,37 @@ def test_check_json_output(tmp_path):
     for key in ("unit", "metric", "value", "goal", "met", "seconds", "status", "message"):
         assert key in report
     assert report["unit"] == UNIT and report["goal"] == ">= 0.84" and report["met"] is False
+
+
+# --- the runner's own faults ---------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class DriftedExecution(protocol.Execution):
+    """The parent's Execution with a required field the child does not write: a schema drift."""
+
+    schema_version: int = dataclasses.field(kw_only=True)
+
+
+@pytest.mark.parametrize(
+    ("drift", "learner_code", "says"),
+    [
+        ("parent", "", "execution.json is malformed: a DriftedExecution record without schema_version"),
+        # A writer in the kernel that broke (here patched by the notebook itself): the child says so.
+        (
+            "kernel",
+            "\n# %%\nimport workshop.running.protocol as p\np.write = lambda path, record: open(path, 'w').write('{')\n",
+            "model_info.json is not JSON",
+        ),
+    ],
+    ids=["execution-record", "model-report"],
+)
+def test_a_malformed_record_is_the_runners_fault_not_a_dead_notebook(tmp_path, monkeypatch, drift, learner_code, says):
+    if drift == "parent":
+        monkeypatch.setattr(protocol, "Execution", DriftedExecution)
+    with pytest.raises(protocol.MalformedRecord, match=says) as raised:
+        check(tmp_path, UNTRAINED + learner_code)
+    assert "ended unexpectedly" not in str(raised.value)
 
 
 # --- learners' real files ------------------------------------------------------------------------

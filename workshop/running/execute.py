@@ -2,7 +2,8 @@
 
 Run as ``python -m workshop.running.execute NOTEBOOK OUT_DIR``. It executes every cell in a
 fresh Jupyter kernel (nbclient), so magics and inline figures behave as in Jupyter,
-then saves the Keras model left in the name ``model`` to ``OUT_DIR/model.keras``.
+then saves the Keras model left in the name ``model`` to ``OUT_DIR/model.keras``: a cell before the
+learner's first and one after their last call ``workshop.running.kernel`` inside the kernel.
 It writes a ``Progress`` record before each cell (so a timeout can name the cell) and an
 ``Execution`` record at the end (``workshop.running.protocol``). It never scores anything: the score is
 computed later by ``workshop.running.evaluate`` in a process this notebook never touched.
@@ -29,81 +30,21 @@ MAX_TEXT_CHARS_PER_CELL = 200_000
 MAX_OUTPUT_CHARS_PER_CELL = 8_000_000
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
-# Runs before the learner's first cell. It records what `fit` returns, so the feedback can
-# plot the learning curve, and, in runs whose notebook the site will show, gives each figure a
-# dark-scheme twin (in the output's metadata); it changes nothing the learner's code sees.
-SETUP_CODE = """\
-def __workshop_setup():
-    import functools, keras
-    import os
-    if os.environ.get("WORKSHOP_THEMED_FIGURES") == "1":  # runs kept for the site only
-        try:
-            from workshop.site.figure_themes import install_notebook_formatter
-            install_notebook_formatter(get_ipython())
-        except Exception:
-            pass  # figures then have their light image only
-    histories = []
-    original_fit = keras.Model.fit
-    @functools.wraps(original_fit)
-    def fit(self, *args, **kwargs):
-        history = original_fit(self, *args, **kwargs)
-        try:
-            histories.append({k: [float(v) for v in vs] for k, vs in history.history.items()})
-        except Exception:
-            pass
-        return history
-    keras.Model.fit = fit
-    return histories
-__workshop_histories = __workshop_setup()
-del __workshop_setup
-"""
 
-SAVE_CODE = """\
-def __workshop_save(model_path, info_path, histories):
-    import json, keras
-    info = {"histories": histories}
-    candidate = globals().get("model")
-    if candidate is None:
-        info["problem"] = "no_model"
-    elif not isinstance(candidate, keras.Model):
-        info["problem"] = "not_a_model"
-        info["type"] = type(candidate).__module__ + "." + type(candidate).__qualname__
-    else:
-        candidate.save(model_path)
-        info["saved"] = True
-        # The scorer loads the file with safe_mode=True: find out here, in the learner's own run,
-        # whether that will work, and why not (so `workshop check` says it too).
-        try:
-            keras.saving.load_model(model_path, safe_mode=True, compile=False)
-        except Exception as error:
-            info["problem"] = "unloadable"
-            info["load_error"] = (str(error).strip().splitlines() or [type(error).__name__])[0][:500]
-            info["foreign_functions"] = __workshop_foreign_functions(candidate)
-    with open(info_path, "w") as stream:
-        json.dump(info, stream)
+def setup_cell(*, themed_figures: bool) -> str:
+    """The runner's cell before the learner's first: ``workshop.running.kernel.setup``."""
+    return (
+        "from workshop.running import kernel as __workshop_kernel\n"
+        f"__workshop_histories = __workshop_kernel.setup(get_ipython(), themed_figures={themed_figures!r})\n"
+    )
 
-def __workshop_foreign_functions(model):
-    # Layer settings holding a function from outside Keras (tf.nn.softmax, a NumPy function...):
-    # Keras saves them by module and name, and refuses to import them back.
-    import keras
-    found, layers = [], list(getattr(model, "layers", []))
-    while layers:
-        layer = layers.pop(0)
-        layers.extend(getattr(layer, "layers", []) or [])
-        for setting, value in vars(layer).items():
-            module = getattr(value, "__module__", None) or ""
-            if callable(value) and not isinstance(value, (type, keras.layers.Layer)) and module and not module.startswith("keras"):
-                name = getattr(value, "__name__", type(value).__name__)
-                keras_name = name.removesuffix("_v2")
-                found.append({
-                    "layer": layer.name,
-                    "setting": setting,
-                    "function": module + "." + name,
-                    "keras_name": keras_name if hasattr(keras.activations, keras_name) else None,
-                })
-    return found
-__workshop_save(MODEL_PATH, INFO_PATH, __workshop_histories)
-"""
+
+def save_cell(model_path: Path, report_path: Path) -> str:
+    """The runner's cell after the learner's last: ``workshop.running.kernel.save_model``."""
+    return (
+        "from workshop.running import kernel as __workshop_kernel\n"
+        f"__workshop_kernel.save_model(globals(), {str(model_path)!r}, {str(report_path)!r}, __workshop_histories)\n"
+    )
 
 
 class BoundedClient(NotebookClient):
@@ -177,13 +118,11 @@ def main(notebook_path: str, out_dir: str) -> int:
     out = Path(out_dir)
     notebook = nbformat.read(notebook_path, as_version=4)
     learner_cells = len(notebook.cells)
-    model_path, info_path = out / "model.keras", out / protocol.MODEL_REPORT
-    notebook.cells.insert(0, nbformat.v4.new_code_cell(SETUP_CODE))
-    notebook.cells.append(
-        nbformat.v4.new_code_cell(
-            SAVE_CODE.replace("MODEL_PATH", repr(str(model_path))).replace("INFO_PATH", repr(str(info_path)))
-        )
-    )
+    model_path, report_path = out / "model.keras", out / protocol.MODEL_REPORT
+    # Figures in both colour schemes cost a second rendering: only in the runs the site shows.
+    themed = os.environ.get("WORKSHOP_THEMED_FIGURES") == "1"
+    notebook.cells.insert(0, nbformat.v4.new_code_cell(setup_cell(themed_figures=themed)))
+    notebook.cells.append(nbformat.v4.new_code_cell(save_cell(model_path, report_path)))
     client = BoundedClient(
         notebook,
         timeout=None,  # the parent enforces the wall-clock limit for the whole run
@@ -222,7 +161,11 @@ def main(notebook_path: str, out_dir: str) -> int:
     notebook.cells = notebook.cells[1:-1]
     coalesce_streams(notebook)
     nbformat.write(notebook, out / "executed.ipynb")
-    result.model = protocol.read(info_path, protocol.ModelReport)
+    try:
+        result.model = protocol.read_if_written(report_path, protocol.ModelReport)  # none if a cell failed
+    except protocol.MalformedRecord as error:
+        # Said in the Execution record, so the runner reports the runner's fault, not a dead notebook.
+        result = protocol.Execution(status="error", kind=protocol.MALFORMED, evalue=str(error))
     protocol.write(out / protocol.EXECUTION, result)
     return 0
 

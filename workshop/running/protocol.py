@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,8 @@ PROGRESS = "progress.json"
 EXECUTION = "execution.json"
 MODEL_REPORT = "model_info.json"
 SCORE = "score.json"
+# Execution.kind when the child found the kernel's ModelReport malformed (the runner's fault).
+MALFORMED = "malformed_record"
 
 
 @dataclass
@@ -52,7 +55,7 @@ class Execution:
     """The child, at the end: how the notebook ran."""
 
     status: str  # "ok" or "error"
-    kind: str | None = None  # for errors: "exception" or "kernel_died"
+    kind: str | None = None  # for errors: "exception", "kernel_died" or MALFORMED
     cell: int | None = None  # the failing cell (learner's numbering)
     in_runner_save: bool = False  # the error came from saving `model`, after the learner's cells
     ename: str = ""
@@ -80,25 +83,82 @@ def write(path: str | Path, record) -> None:
     atomic.write_text(path, json.dumps(dataclasses.asdict(record)))
 
 
+class RecordError(Exception):
+    """A record that cannot be read; the message names the file and why."""
+
+
+class MissingRecord(RecordError):
+    """The file is not there: the process meant to write it died (or never reached that point) first.
+
+    Records are written atomically, so a process that dies leaves no file rather than part of one.
+    """
+
+
+class MalformedRecord(RecordError):
+    """The file is there but is not a record of its kind (bad JSON, or keys or types that drifted
+    from this module's dataclasses): a fault of the runner's own processes, never of the notebook."""
+
+
+def conforms(value, hint) -> bool:
+    """Whether a JSON value fits a field's annotation (outer types only: ``list[dict]`` checks the list)."""
+    origin = typing.get_origin(hint)
+    if origin in (types.UnionType, typing.Union):
+        return any(conforms(value, option) for option in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is float:  # JSON writes 2.0 as 2.0, but a hand-made record may hold 2
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, origin or hint)
+
+
 def from_dict(kind: type[Record], data: dict) -> Record:
-    """``kind`` from its JSON object; unknown keys are ignored, nested records rebuilt."""
+    """``kind`` from its JSON object; unknown keys are ignored, nested records rebuilt. Raises
+    ``MalformedRecord`` for anything else than an object holding ``kind``'s required fields."""
+    if not isinstance(data, dict):
+        raise MalformedRecord(f"a {kind.__name__} record must be a JSON object, not {type(data).__name__}")
     hints = typing.get_type_hints(kind)
     values = {}
     for item in dataclasses.fields(kind):
         if item.name not in data:
             continue
         value = data[item.name]
-        if hints[item.name] == ModelReport | None and isinstance(value, dict):
+        if hints[item.name] == ModelReport | None and value is not None:
             value = from_dict(ModelReport, value)
+        elif not conforms(value, hints[item.name]):
+            raise MalformedRecord(f"{item.name} = {value!r} in a {kind.__name__} record is not a {hints[item.name]}")
         values[item.name] = value
+    missing = [
+        item.name
+        for item in dataclasses.fields(kind)
+        if item.name not in values
+        and item.default is dataclasses.MISSING
+        and item.default_factory is dataclasses.MISSING
+    ]
+    if missing:
+        raise MalformedRecord(f"a {kind.__name__} record without {', '.join(missing)}")
     return kind(**values)
 
 
-def read(path: str | Path, kind: type[Record]) -> Record | None:
-    """The record in ``path``, or None when the file is missing or not a whole record (a process
-    that died before writing it)."""
+def read(path: str | Path, kind: type[Record]) -> Record:
+    """The record in ``path``. Raises ``MissingRecord`` when there is no such file, and
+    ``MalformedRecord`` when there is one that does not hold a ``kind`` (both name the file)."""
+    path = Path(path)
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        return from_dict(kind, data)
-    except (OSError, ValueError, TypeError):
+        content = path.read_bytes()
+    except FileNotFoundError:
+        raise MissingRecord(f"no {kind.__name__} record: {path.name} was not written") from None
+    try:
+        return from_dict(kind, json.loads(content.decode("utf-8")))
+    except ValueError as error:  # bad JSON or UTF-8 (both are ValueErrors)
+        raise MalformedRecord(f"the runner's record {path.name} is not JSON ({error})") from None
+    except MalformedRecord as error:
+        raise MalformedRecord(f"the runner's record {path.name} is malformed: {error}") from None
+
+
+def read_if_written(path: str | Path, kind: type[Record]) -> Record | None:
+    """The record in ``path``, or None when it was not written (a process that ended before it);
+    a malformed record still raises ``MalformedRecord``."""
+    try:
+        return read(path, kind)
+    except MissingRecord:
         return None

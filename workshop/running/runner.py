@@ -355,7 +355,8 @@ def run_unit(
     timeout_seconds: float | TimeLimit | None = None,
     on_progress: Callable[[float, str], None] | None = None,
 ) -> RunResult:
-    """Run and score one unit file. Never raises for problems in the file itself.
+    """Run and score one unit file. Never raises for problems in the file itself; raises
+    ``protocol.MalformedRecord`` when the runner's own processes disagree about a record.
 
     ``timeout_seconds``: a number is the wall-clock limit exactly (``workshop check --timeout``); by
     default, ``time_limit`` for a run alone on the cores of ``isolation`` (or of this machine)."""
@@ -445,7 +446,10 @@ def execute_and_score(run: Run, workdir: Path) -> RunResult:
             time.sleep(0.25)
         # Also after a normal exit: the kernel may linger after the client has finished.
         kill_tree(process)
-    progress = protocol.read(out_dir / protocol.PROGRESS, protocol.Progress)
+    # A record that is missing is the notebook's doing (its process died first); one that is
+    # malformed is the runner's own fault: protocol.MalformedRecord leaves run_unit as it is, so
+    # the grader reports a grader error, never a failure of the notebook.
+    progress = protocol.read_if_written(out_dir / protocol.PROGRESS, protocol.Progress)
     running = describe_cell(notebook, progress.cell if progress else None)
     if timed_out:
         return run.finish(
@@ -460,7 +464,7 @@ def execute_and_score(run: Run, workdir: Path) -> RunResult:
             "error",
             f"Stopped: the notebook started more than {isolation.max_processes} processes ({running}).",
         )
-    execution = protocol.read(out_dir / protocol.EXECUTION, protocol.Execution)
+    execution = protocol.read_if_written(out_dir / protocol.EXECUTION, protocol.Execution)
     if execution is None:
         tail = log_path.read_bytes()[-MAX_LOG_BYTES:].decode("utf-8", "replace").strip().splitlines()[-5:]
         hint = ""
@@ -478,6 +482,8 @@ def execute_and_score(run: Run, workdir: Path) -> RunResult:
         result.executed_notebook = str(executed_path)
     result.execute_seconds = execution.execute_seconds
     result.cpu_seconds = execution.cpu_seconds
+    if execution.kind == protocol.MALFORMED:  # the child found the kernel's report malformed
+        raise protocol.MalformedRecord(execution.evalue)
     report = execution.model or protocol.ModelReport()
     result.histories = report.histories
     if execution.status != "ok":
@@ -583,7 +589,7 @@ def score_in(run: Run, model_path: Path, score_path: Path) -> RunResult:
         )
     except subprocess.TimeoutExpired:
         return run.finish("error", f"Scoring the model took longer than {EVALUATE_TIMEOUT_SECONDS} s.")
-    scored = protocol.read(score_path, protocol.Score)
+    scored = protocol.read_if_written(score_path, protocol.Score)
     if scored is None:
         stderr = completed.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
         return run.finish("error", "Scoring the model failed:\n" + "\n".join(stderr))
@@ -631,7 +637,7 @@ def validation_gap_hint(unit: Unit, value: float | None, histories: list[dict]) 
 
 
 def current_cell(out_dir: Path, notebook) -> str:
-    progress = protocol.read(out_dir / protocol.PROGRESS, protocol.Progress)
+    progress = protocol.read_if_written(out_dir / protocol.PROGRESS, protocol.Progress)
     if progress is None or progress.cell is None:
         return "starting"
     return f"cell {progress.cell}/{len(notebook['cells'])}"
