@@ -8,7 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from workshop.course.units import REPO
+from workshop.course.course import Course
+
+COURSE = Course.find()  # the checkout under test
 
 UNIT = "02_fashion_mnist_logreg"
 
@@ -18,7 +20,7 @@ def run_grade(*args, unit: str = UNIT, **options) -> subprocess.CompletedProcess
         [sys.executable, "-m", "workshop", "grade", "--exercise", unit, *map(str, args)],
         capture_output=True,
         text=True,
-        cwd=REPO,
+        cwd=COURSE.root,
         check=False,
         **options,
     )

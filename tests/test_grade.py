@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shutil
 import signal
@@ -26,8 +27,11 @@ import pytest
 from grading_runs import rows_of, run_grade
 from snooping import SNOOPER, Planted, leaks, plant_around
 
-from workshop.course.units import REPO, load_unit
+from workshop.course.course import Course
+from workshop.course.units import load_unit
 from workshop.datasets import manifest as data
+
+COURSE = Course.find()  # the checkout under test
 
 UNIT = "02_fashion_mnist_logreg"
 IMPORTS = "# %%\nimport keras\nimport numpy as np\nfrom keras import layers\n"
@@ -43,7 +47,7 @@ def real_labels() -> Path:
 
 
 def protected_files() -> list[Path]:
-    return [REPO / "workshop" / "runner.py", load_unit(UNIT).solution_path, real_labels()]
+    return [COURSE.root / "workshop" / "running" / "runner.py", load_unit(UNIT).solution_path, real_labels()]
 
 
 def digest(path: Path) -> str:
@@ -155,20 +159,20 @@ def batch(tmp_path_factory, request):
     cases = hostile_cases(out_dir, submissions, listener.port)
     # A copy of the data the grader was not told about, inside the checkout: outside the
     # allow-list, so invisible (and named with --hide, which still works, for good measure).
-    (REPO / ".cache").mkdir(exist_ok=True)
-    shared_copy = Path(tempfile.mkdtemp(prefix="hide-test-", dir=REPO / ".cache"))
+    (COURSE.root / ".cache").mkdir(exist_ok=True)
+    shared_copy = Path(tempfile.mkdtemp(prefix="hide-test-", dir=COURSE.root / ".cache"))
     (shared_copy / "answers.txt").write_text("the held-out labels")
     cases["hidden_copy"] = UNTRAINED + f"\n# %%\nprint(open({str(shared_copy / 'answers.txt')!r}).read())\n"
     # A snooper that searches the machine for files planted in the grader's home, beside the
     # checkout and in another learner's submission, and reports what it finds in its error.
     cases["snooper"] = SNOOPER
     planted = Planted()
-    plant_around(planted, Path.home(), REPO.parent, submissions / "classmate.py")
+    plant_around(planted, Path.home(), COURSE.root.parent, submissions / "classmate.py")
     for learner, source in cases.items():
         (submissions / f"{learner}.py").write_text(source)
     (submissions / "corrupt.ipynb").write_text('{"cells": [')
     (submissions / "stub").mkdir()
-    shutil.copy(REPO / "exercises" / f"{UNIT}.ipynb", submissions / "stub")
+    shutil.copy(COURSE.root / "exercises" / f"{UNIT}.ipynb", submissions / "stub")
     (submissions / "two_files").mkdir()
     (submissions / "two_files" / "a.py").write_text(UNTRAINED)
     (submissions / "two_files" / "b.py").write_text(UNTRAINED)
@@ -225,8 +229,18 @@ def test_the_batch_finishes_with_a_complete_gradebook(batch):
         assert len(found["sha256"]) == 64 and found["graded_at"]
         assert (batch["out"] / "feedback" / f"{found['learner']}.md").exists()
         assert (batch["out"] / "feedback" / f"{found['learner']}.html").exists()
-    sandbox = json.loads((batch["out"] / "sandbox.json").read_text())
-    assert "pids_cgroup" in sandbox["protections"] and "network" in sandbox["protections"]
+    assert_sandbox_held(json.loads((batch["out"] / "sandbox.json").read_text()))
+
+
+def assert_sandbox_held(report: dict) -> None:
+    """What the grader's sandbox.json must say of a batch that ran: every protection it refuses to
+    grade without is active (every key exists in every report, so only the values tell)."""
+    protections = report["protections"]
+    required = ("network", "read_only", "allow_list", "scorer", "held_out_withheld", "pid_namespace")
+    assert [name for name in required if not protections[name]["active"]] == [], protections
+    assert report["mechanism"].startswith("bubblewrap"), report["mechanism"]
+    # Not every machine delegates a pids cgroup: the report says so, and agrees with the plan.
+    assert protections["pids_cgroup"]["active"] == (report["pids_root"] is not None), report
 
 
 def test_syntax_error(batch):
@@ -335,7 +349,7 @@ def test_the_snooper_finds_the_planted_files_when_nothing_confines_it(tmp_path):
     (submissions / "snooper.py").write_text(SNOOPER)
     planted = Planted()
     try:
-        plant_around(planted, Path.home(), REPO.parent, submissions / "classmate.py")
+        plant_around(planted, Path.home(), COURSE.root.parent, submissions / "classmate.py")
         completed = run_grade(submissions, "--out", out_dir, "--no-namespaces", timeout=600)
     finally:
         planted.remove()
@@ -368,6 +382,9 @@ def test_feedback_shows_the_learners_cell_and_not_the_data(batch):
 # killed mid-batch, resumed; an infinite loop; Dask; shards
 
 
+# Three gradings, one of them waiting out a 45 s limit, while the suite trains on both cores:
+# about three minutes, more than the fast tier's default timeout allows a test.
+@pytest.mark.timeout(480)
 def test_killing_the_grader_mid_batch_then_rerunning_finishes_without_regrading(tmp_path):
     submissions, out_dir = tmp_path / "class", tmp_path / "out"
     submissions.mkdir()
@@ -391,18 +408,18 @@ def test_killing_the_grader_mid_batch_then_rerunning_finishes_without_regrading(
         "--timeout",
         "45",
     ]
-    grader = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    grader = subprocess.Popen(command, cwd=COURSE.root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not (out_dir / "gradebook.csv").exists():
+    while time.monotonic() < deadline and running_cell("while True:") != 2:
         time.sleep(0.2)
-    time.sleep(1)  # now inside the infinite loop
+    assert running_cell("while True:") == 2, "the endless loop never started"
     grader.send_signal(signal.SIGKILL)
     grader.wait()
     first = rows_of(out_dir)
     assert list(first) == ["a_first"]
     feedback_mtime = (out_dir / "feedback" / "a_first.md").stat().st_mtime_ns
 
-    completed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
+    completed = subprocess.run(command, cwd=COURSE.root, capture_output=True, text=True, timeout=300, check=False)
     assert completed.returncode == 0, completed.stderr
     assert "skipped 1" in completed.stdout
     rows = rows_of(out_dir)
@@ -414,11 +431,23 @@ def test_killing_the_grader_mid_batch_then_rerunning_finishes_without_regrading(
 
     # A changed file is regraded; --force regrades everything.
     (submissions / "c_last.py").write_text(IMPORTS + "\n# %%\nweights = 4\n")
-    completed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
+    completed = subprocess.run(command, cwd=COURSE.root, capture_output=True, text=True, timeout=300, check=False)
     assert "graded 1, skipped 2" in completed.stdout, completed.stdout
     # The learner view the killed grader left behind was removed by the rerun.
     tag = hashlib.sha256(str(out_dir.absolute()).encode()).hexdigest()[:10]
     assert not list(Path(tempfile.gettempdir()).glob(f"workshop-grade-view-{tag}-*"))
+
+
+def running_cell(marker: str) -> int | None:
+    """The cell a run in progress of a submission containing ``marker`` is executing (the runner's
+    progress record, in its working folder), or None."""
+    for progress in Path(tempfile.gettempdir()).glob(f"workshop-{UNIT}-*/.runner/progress.json"):
+        try:
+            if marker in progress.with_name("submission.ipynb").read_text():
+                return json.loads(progress.read_text())["cell"]
+        except (OSError, ValueError, KeyError):  # the run ended meanwhile, or is writing it
+            continue
+    return None
 
 
 def quick_class(folder: Path) -> Path:
@@ -464,7 +493,7 @@ def test_shards_merge_into_one_gradebook(tmp_path):
         ],
         capture_output=True,
         text=True,
-        cwd=REPO,
+        cwd=COURSE.root,
         check=False,
     )
     assert completed.returncode == 0, completed.stderr
@@ -545,19 +574,22 @@ def test_a_generated_lab_submission_cannot_recompute_the_held_out_data(tmp_path,
     before = secret.read_bytes()
     submissions = tmp_path / "class"
     submissions.mkdir()
+    # It knows where the checkout keeps the reference solution (the generator cells) and asks the
+    # course's own code for the held-out frames, as the scorer does.
+    reference = load_unit("07_self_driving").solution_path
     (submissions / "recomputer.py").write_text(
-        "# %%\nfrom workshop.tasks.generated import held_out_data\n"
-        "frames, angles = held_out_data('self-driving', 100)\n"
+        "# %%\nfrom pathlib import Path\nfrom workshop.tasks.generated import held_out_data\n"
+        f"frames, angles = held_out_data('self-driving', 100, reference=Path({str(reference)!r}))\n"
+        "# %%\nraise SystemExit('recomputed the held-out frames')\n"
     )
     completed = run_grade(submissions, "--out", tmp_path / "out", unit="07_self_driving", timeout=600)
     assert completed.returncode == 0, completed.stderr
     found = rows_of(tmp_path / "out")["recomputer"]
     assert found["status"] == "error" and found["passed"] == "false", found
-    # The generator cells live in the hidden solutions/, the secret in the hidden data folder; a
-    # notebook that got past both would have made a secret of its own (other frames), and left no
-    # model here either way.
-    reasons = ("No unit in solutions/ declares", "Read-only file system", "left no Keras model")
-    assert any(reason in found["message"] for reason in reasons), found["message"]
+    # The generator cells live in the hidden solutions/, the secret in the hidden data folder: the
+    # first cell itself fails (a notebook that got past both would reach cell 2 and say so).
+    assert found["message"].startswith("Cell 1 (from pathlib import Path) raised "), found["message"]
+    assert "recomputed the held-out frames" not in found["message"]
     assert secret.read_bytes() == before
 
 
@@ -585,14 +617,14 @@ def test_grading_refuses_to_start_when_the_probe_sees_the_graders_home(tmp_path)
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     site_packages = next(path for path in sys.path if path.endswith("site-packages") and Path(path).is_dir())
     (next((venv / "lib").glob("python3.*")) / "site-packages" / "borrowed.pth").write_text(
-        f"{REPO}\n{site_packages}\n{home}\n"
+        f"{COURSE.root}\n{site_packages}\n{home}\n"
     )
     completed = subprocess.run(
         [str(venv / "bin" / "python"), "-m", "workshop", "grade", "--exercise", UNIT]
         + [str(quick_class(tmp_path / "class")), "--out", str(tmp_path / "out")],
         capture_output=True,
         text=True,
-        cwd=REPO,
+        cwd=COURSE.root,
         env={**os.environ, "HOME": str(home), "WORKSHOP_DATA_DIR": str(data.data_dir())},
         timeout=300,
         check=False,
@@ -601,3 +633,83 @@ def test_grading_refuses_to_start_when_the_probe_sees_the_graders_home(tmp_path)
     assert "allow_list" in completed.stderr and str(home / ".workshop-probe-") in completed.stderr, completed.stderr
     assert "Nothing was graded" in completed.stderr
     assert not list(home.iterdir())  # the planted file is removed again
+
+
+# ---------------------------------------------------------------------------------------------
+# the time limit of runs that share the machine (docs/grading.md, "Limits")
+
+
+def test_the_limit_grows_with_the_runs_sharing_the_cores():
+    from workshop.running.runner import time_limit
+
+    unit = load_unit(UNIT)  # budget 60 s: 90 + 3 x 60 = 270 s alone on two cores
+    alone = unit.timeout_seconds
+    assert time_limit(unit, cores=2, jobs=1).seconds == alone
+    assert time_limit(unit, cores=16, jobs=2).seconds == alone  # more cores never lower it
+    assert time_limit(unit, cores=2, jobs=2).seconds == 2 * alone
+    assert time_limit(unit, cores=1, jobs=1).seconds == 2 * alone  # a 1-core laptop, a test lane
+    assert time_limit(unit, cores=2, jobs=4).seconds == 4 * alone
+    assert time_limit(unit, cores=2, jobs=2, alone_seconds=30).seconds == 60
+    shared = time_limit(unit, cores=2, jobs=2).reason
+    assert shared == (
+        f"90 s + 3 x its {unit.budget_seconds} s budget = {alone} s, x 2 because this run gets 1 core "
+        "(2 runs sharing 2) where the budget assumes 2"
+    )
+
+
+def spinner(cores: int, cpu_seconds: float) -> str:
+    """A submission that keeps every core busy for ``cpu_seconds`` each, then leaves a tiny model."""
+    return (
+        "# %%\nimport os\nimport time\n\n\ndef spin(cpu_seconds):\n    end = time.process_time() + cpu_seconds\n"
+        "    while time.process_time() < end:\n        pass\n\n\n"
+        "# One busy process per core, as Keras' thread pools keep every core busy while it trains.\n"
+        "children = []\n"
+        f"for _ in range({cores - 1}):\n"
+        "    pid = os.fork()\n"
+        "    if pid == 0:\n"
+        f"        spin({cpu_seconds})\n"
+        "        os._exit(0)\n"
+        "    children.append(pid)\n"
+        f"spin({cpu_seconds})\n"
+        "for pid in children:\n"
+        "    os.waitpid(pid, 0)\n\n" + UNTRAINED
+    )
+
+
+@pytest.mark.slow  # no training, but it keeps every core busy for about two minutes by design
+def test_runs_sharing_the_cores_are_not_timed_out_where_they_fit_alone(tmp_path):
+    """Graded alone, a CPU-bound submission takes S seconds; with a limit alone of 1.25 x S, the
+    same submission graded with -j CORES beside another (each gets half what it had alone) needs
+    more than that, and is not timed out: its limit is scaled for the sharing. An endless one is."""
+    from workshop.running.runner import available_cores
+
+    cores = available_cores()
+    if cores < 2:
+        pytest.skip("sharing the cores needs at least two")
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    (alone / "solo.py").write_text(spinner(cores, 8))
+    completed = run_grade(alone, "--out", tmp_path / "alone-out", "--timeout", 300, timeout=600)
+    assert completed.returncode == 0, completed.stderr
+    solo = rows_of(tmp_path / "alone-out")["solo"]
+    assert solo["status"] == "ok", solo["message"]
+    limit_alone = math.ceil(1.25 * float(solo["seconds"]))
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    for learner in ("a_spin", "b_spin"):
+        (shared / f"{learner}.py").write_text(spinner(cores, 8))
+    (shared / "c_endless.py").write_text(IMPORTS + "\n# %%\nwhile True:\n    pass\n")
+    completed = run_grade(shared, "--out", tmp_path / "shared-out", "-j", cores, "--timeout", limit_alone, timeout=900)
+    assert completed.returncode == 0, completed.stderr
+    rows = rows_of(tmp_path / "shared-out")
+    for learner in ("a_spin", "b_spin"):
+        assert rows[learner]["status"] == "ok", rows[learner]["message"]
+    # Sharing the cores did slow them past the limit alone: without the scaling they would have
+    # been timed out, so the test shows what it claims.
+    assert max(float(rows[learner]["seconds"]) for learner in ("a_spin", "b_spin")) > limit_alone, rows
+    factor = 2  # BUDGET_CORES x jobs / cores, with as many jobs as cores: each run gets one core
+    endless = rows["c_endless"]
+    assert endless["status"] == "timeout", endless
+    assert endless["message"].startswith(f"Stopped after {math.ceil(limit_alone * factor)} s"), endless["message"]
+    assert f"x {factor:g} because this run gets 1 core ({cores} runs sharing {cores})" in endless["message"]

@@ -22,8 +22,11 @@ from pathlib import Path
 import pytest
 from snooping import SNOOPER, Planted, leaks, plant_around
 
-from workshop.course.units import REPO, load_unit
+from workshop.course.course import Course
+from workshop.course.units import load_unit
 from workshop.datasets import manifest as data
+
+COURSE = Course.find()  # the checkout under test
 
 UNIT = "02_fashion_mnist_logreg"
 DASK = Path(sys.executable).with_name("dask")
@@ -74,7 +77,7 @@ def cluster(tmp_path: Path, workers: list[tuple[list[str], dict]]):
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     stdin=subprocess.DEVNULL,
-                    cwd=REPO,
+                    cwd=COURSE.root,
                     env={**os.environ, **environment},
                     start_new_session=True,
                 ),
@@ -110,7 +113,7 @@ def grade_on(address: str, submissions: Path, out_dir: Path) -> subprocess.Compl
         + ["--dask", address, "-j", "2"],
         capture_output=True,
         text=True,
-        cwd=REPO,
+        cwd=COURSE.root,
         timeout=900,
         check=False,
     )
@@ -121,7 +124,7 @@ def rows_of(out_dir: Path) -> dict[str, dict]:
         return {row["learner"]: row for row in csv.DictReader(stream)}
 
 
-@pytest.mark.slow
+@pytest.mark.trains
 def test_a_dask_cluster_grades_right_and_a_worker_without_a_sandbox_refuses_work(tmp_path):
     submissions, out_dir = tmp_path / "class", tmp_path / "out"
     submissions.mkdir()
@@ -135,8 +138,8 @@ def test_a_dask_cluster_grades_right_and_a_worker_without_a_sandbox_refuses_work
     # On a worker too, the snooper finds nothing of the machine (home, beside the checkout, classmates).
     (submissions / "snooper.py").write_text(SNOOPER)
     planted = Planted()
-    plant_around(planted, Path.home(), REPO.parent, submissions / "classmate.py")
-    keep = [REPO, Path(sys.prefix), tmp_path, data.data_dir()]
+    plant_around(planted, Path.home(), COURSE.root.parent, submissions / "classmate.py")
+    keep = [COURSE.root, Path(sys.prefix), tmp_path, data.data_dir()]
 
     # A worker on which no sandbox can be built (no `bwrap` on its PATH): it grades nothing.
     no_sandbox = {"PATH": str(Path(sys.executable).parent)}

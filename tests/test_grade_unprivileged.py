@@ -23,8 +23,11 @@ from pathlib import Path
 import pytest
 from snooping import SNOOPER, Planted, leaks, plant_around
 
-from workshop.course.units import REPO, load_unit
+from workshop.course.course import Course
+from workshop.course.units import load_unit
 from workshop.datasets import manifest as data
+
+COURSE = Course.find()  # the checkout under test
 
 UNIT = "02_fashion_mnist_logreg"
 ACCOUNT = "workshop-grader"
@@ -47,7 +50,11 @@ def site_packages() -> str:
 def account():
     if os.geteuid() != 0:
         pytest.skip("runs as root, to create the unprivileged account it grades as")
-    if not DEBIAN_PYTHON.exists() or not readable_by_others(REPO) or not readable_by_others(Path(site_packages())):
+    if (
+        not DEBIAN_PYTHON.exists()
+        or not readable_by_others(COURSE.root)
+        or not readable_by_others(Path(site_packages()))
+    ):
         pytest.skip("the checkout, its packages or /usr/bin/python3 are not readable by an ordinary user")
     try:
         pwd.getpwnam(ACCOUNT)
@@ -80,11 +87,11 @@ def test_an_ordinary_user_grades_a_hostile_class_with_the_same_verdicts(account)
         # The snooper looks for a private file in the grading account's home, a notebook beside the
         # checkout (readable by this account outside the sandbox) and a classmate's submission.
         (submissions / "snooper.py").write_text(SNOOPER)
-        plant_around(planted, home / "private", REPO.parent, submissions / "classmate.py")
+        plant_around(planted, home / "private", COURSE.root.parent, submissions / "classmate.py")
         venv = home / "venv"
         subprocess.run([str(DEBIAN_PYTHON), "-m", "venv", "--without-pip", str(venv)], check=True)
         (next((venv / "lib").glob("python3.*")) / "site-packages" / "borrowed.pth").write_text(
-            f"{REPO}\n{site_packages()}\n"
+            f"{COURSE.root}\n{site_packages()}\n"
         )
         for path in [home, *home.rglob("*")]:
             os.chown(path, account.pw_uid, account.pw_gid, follow_symlinks=False)
