@@ -16,9 +16,12 @@ from pathlib import Path
 import pytest
 
 from workshop.course import tracks
+from workshop.course.course import Course
 from workshop.course.units import REPO, all_units
 from workshop.room import serve
 from workshop.site import pages
+
+CHECKOUT = Course(REPO)  # the course the agendas are read from (tracks' `course` is course.yml's plan)
 
 MIRROR = Path(os.environ.get("WORKSHOP_DATA_MIRROR") or REPO.parent / "shared" / "data")
 needs_mirror = pytest.mark.skipif(
@@ -37,7 +40,7 @@ def test_every_track_names_known_units_and_fits_its_days():
     for track in course.tracks.values():
         units = track.units()
         assert units, track.name
-        agenda = pages.track_agenda(track, course, units)
+        agenda = pages.track_agenda(track, course, CHECKOUT, units)
         assert agenda.overrun is None, f"{track.name}: {agenda.overrun}"
 
 
@@ -48,12 +51,12 @@ def test_the_one_day_track_is_the_foundations_and_one_application_in_about_six_h
     assert numbers[:2] == [1, 2], "the recipe, regression and classification come first"
     applications = [n for n in numbers if n >= 7]
     assert len(applications) == 1, numbers
-    agenda = pages.track_agenda(track, course)
+    agenda = pages.track_agenda(track, course, CHECKOUT)
     assert len(agenda.day_ends) == 1
     day = agenda.day_ends[0]
     assert 5 * 60 <= day <= 6 * 60, f"the day with breaks lasts {pages.clock(day)}"
     assert agenda.breaks >= 3
-    full = pages.track_agenda(course.tracks["full"], course)
+    full = pages.track_agenda(course.tracks["full"], course, CHECKOUT)
     assert full.total == sum(row.minutes for row in full.rows if row.kind == "lesson") >= 10 * 60
 
 
@@ -61,7 +64,7 @@ def test_no_exercise_gets_less_time_than_its_unit_needs_to_train():
     course = tracks.load_course()
     for track in course.tracks.values():
         measured = pages.results.load()
-        for row in pages.track_agenda(track, course).rows:
+        for row in pages.track_agenda(track, course, CHECKOUT).rows:
             if row.kind == "lesson" and row.unit[:2] == row.lesson[:2]:
                 assert row.exercises >= pages.measured_training_minutes(row.unit, measured), row
 
@@ -75,12 +78,70 @@ def test_a_long_training_run_raises_the_exercise_time_and_says_so(monkeypatch):
     assert row.declared_exercises == declared and row.exercises == declared + 20
     monkeypatch.setattr(pages.results, "load", lambda *args: slow)
     track = tracks.Track("cnn", "CNN only", "", ("06_cnn_representations",))
-    text = pages.agenda_markdown(track=track, course=tracks.load_course())
+    text = pages.agenda_markdown(CHECKOUT, track=track, plan=tracks.load_course())
     assert f"{declared + 20} min †" in text and "† More than the lesson declares" in text
 
 
+def test_a_benchmarked_run_alone_sets_the_exercise_time_over_the_test_runs():
+    slow_shared = {"seconds": 50 * 60, "cores": 1}
+    assert pages.measured_training_minutes("x", {"units": {"x": slow_shared}}) == 50
+    alone = {**slow_shared, "alone": {"seconds": 9 * 60 + 1, "cores": 2, "measured": "2026-12-05"}}
+    assert pages.measured_training_minutes("x", {"units": {"x": alone}}) == 10
+
+
+def mkdocs_page(tmp_path: Path, src_uri: str, names: list[str]):
+    """A real MkDocs config, page and file list for ``src_uri`` and the downloads of ``names``."""
+    from mkdocs.config.defaults import MkDocsConfig
+    from mkdocs.structure.files import File, Files
+    from mkdocs.structure.pages import Page
+
+    config = MkDocsConfig()
+    config.load_dict({"site_name": "t", "docs_dir": str(tmp_path / "docs"), "site_dir": str(tmp_path / "site")})
+    (tmp_path / "docs").mkdir(exist_ok=True)
+    assert not config.validate()[0]
+    docs, site = str(tmp_path / "docs"), str(tmp_path / "site")
+    uris = [src_uri, *(f"downloads/{name}{suffix}" for name in names for suffix in (".ipynb", ".py"))]
+    files = [File(uri, docs, site, use_directory_urls=True) for uri in uris]
+    page = Page(None, files[0], config)
+    return config, page, Files(files)
+
+
+def test_the_card_and_the_results_page_show_the_budget_and_the_run_alone_on_the_same_basis(tmp_path):
+    import json
+
+    first, second = all_units()[:2]
+    checkout = Course(tmp_path)
+    shared = {"value": 0.9, "met": True, "seconds": 1077.0, "cpu_seconds": 557.4, "cores": 1, "measured": "d"}
+    measured = {
+        "units": {
+            first.name: {
+                **shared,
+                "alone": {"seconds": 212.4, "cpu_seconds": 390, "cores": 2, "measured": "2026-12-05"},
+            },
+            second.name: shared,
+        }
+    }
+    checkout.results_path.write_text(json.dumps(measured))
+    config, page, files = mkdocs_page(tmp_path, f"exercises/{first.name}.py", [first.name, second.name])
+    card = pages.unit_card(first, page, config, files, solution=False, course=checkout)
+    assert f"{first.budget_seconds} s of training on 2 cores" in card
+    assert "212 s for the whole run alone on 2 cores" in card and "2026-12-05" in card
+    assert "1077" not in card and "one core" not in card, "the shared one-core time is not on the card"
+    card = pages.unit_card(second, page, config, files, solution=False, course=checkout)
+    assert "not measured yet" in card and "1077" not in card
+    text = pages.results_markdown([first, second], checkout)
+    assert "| Budget (2 cores) | Alone (2 cores) | CPU-s (one core) |" in text
+    first_row, second_row = (
+        next(line for line in text.splitlines() if f"({kind}/{u.name}.py)" in line)
+        for kind, u in (("exercises", first), ("exercises", second))
+    )
+    assert f"| {first.budget_seconds} s | 212 s | 557 |" in first_row
+    assert f"| {second.budget_seconds} s | not measured yet | 557 |" in second_row
+    assert "1077" not in text
+
+
 def test_breaks_and_days_are_laid_out_and_an_agenda_too_long_for_its_days_says_by_how_much():
-    lessons = pages.track_lessons(all_units())
+    lessons = pages.track_lessons(CHECKOUT, all_units())
     agenda = pages.schedule(lessons, every=90, break_minutes=10, day_minutes=240, days=2, measured={})
     assert agenda.overrun and "days of 4:00" in agenda.overrun
     for day in range(1, len(agenda.day_ends) + 1):
@@ -209,11 +270,13 @@ def test_the_instructor_build_refuses_the_learner_folder(tmp_path):
 
     from workshop.site import mkdocs_hooks
 
+    course = Course(tmp_path / "course")
     os.environ["WORKSHOP_SOLUTIONS"] = "1"
     try:
         with pytest.raises(PluginError, match="would write solutions into .*site/learner"):
-            mkdocs_hooks.check_site_dir({"site_dir": str(REPO / "site" / "learner")})
-        mkdocs_hooks.check_site_dir({"site_dir": str(tmp_path)})
+            mkdocs_hooks.check_site_dir({"site_dir": str(course.site_dir / "learner")}, course)
+        mkdocs_hooks.check_site_dir({"site_dir": str(course.site_dir / "instructor")}, course)
+        mkdocs_hooks.check_site_dir({"site_dir": str(REPO / "site" / "learner")}, course)  # another course's
     finally:
         del os.environ["WORKSHOP_SOLUTIONS"]
 

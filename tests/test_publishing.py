@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from workshop.course.units import REPO, load_unit
+from workshop.course.units import REPO, all_units, load_unit
 from workshop.site import demos
 
 WORKFLOW = REPO / ".github" / "workflows" / "pages.yml"
@@ -40,9 +40,18 @@ def test_the_workflow_publishes_the_makefiles_learner_build_and_nothing_else():
     assert deploy["needs"] == "build" and deploy["steps"][0]["uses"].startswith("actions/deploy-pages")
 
 
+def demo_names() -> list[str]:
+    """The units whose declaration names a demo (``- **Demo:** garment``)."""
+    return [unit.name for unit in demos.demo_units(all_units())]
+
+
+def test_every_demo_kind_is_declared_by_a_unit():
+    assert sorted(unit.demo for unit in demos.demo_units(all_units())) == sorted(demos.DEMOS)
+
+
 def test_every_demo_has_a_committed_model_that_matches_its_units_code_and_data():
     sizes = 0
-    for name in demos.DEMOS:
+    for name in demo_names():
         exported, why = demos.committed_export(load_unit(name))
         assert exported is not None, f"{name}: {why}"
         model, data = exported
@@ -91,10 +100,11 @@ def fresh_clone_build(tmp_path_factory) -> tuple[Path, str]:
     return clone / "site" / "learner", log
 
 
+@pytest.mark.trains  # a site build: its lesson blocks train (unless the workflow's cache has them)
 def test_a_fresh_clone_built_like_the_workflow_has_every_demo_and_no_solution(fresh_clone_build):
     site, log = fresh_clone_build
     assert not (site / "solutions").exists() and not list((site / "downloads").glob("*_solution*"))
-    for name in demos.DEMOS:
+    for name in demo_names():
         assert f"Demo {name}: " in log and "(model committed)" in log, name
         served = site / "demos" / name / "model.onnx"
         assert served.read_bytes() == (demos.ARTEFACT_DIR / name / "model.onnx").read_bytes(), name

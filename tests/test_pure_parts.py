@@ -131,7 +131,7 @@ def test_the_python_runtime_of_the_sandbox_leaves_the_checkout_out():
 def test_outputs_are_wrapped_out_of_the_search_index_whole():
     page = '<div class="jp-Cell-outputWrapper"><div><div>log</div></div></div><p>after</p>'
     assert exclude_outputs_from_search(page) == (
-        '<output class="workshop-output" data-search-exclude><div class="jp-Cell-outputWrapper"><div><div>log</div>'
+        '<output class="workshop-output" data-search-exclude=""><div class="jp-Cell-outputWrapper"><div><div>log</div>'
         "</div></div></output><p>after</p>"
     )
 

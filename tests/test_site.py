@@ -277,13 +277,15 @@ def test_mathjax_loads_only_on_pages_with_math(learner_site):
 @pytest.mark.slow
 @pytest.mark.skipif(QUICK, reason="quick site builds publish only what is cached")
 def test_a_rebuild_with_nothing_changed_does_not_train_again(instructor_site, tmp_path):
-    from workshop.site.figures import LESSON_CACHE_DIR
+    from workshop.course.course import Course
+    from workshop.site.figures import lesson_cache_dir
 
+    lesson_blocks = lesson_cache_dir(Course(REPO))
     executed = {unit.name: cache.executed_path(unit) for unit in all_units()}
     assert all(path.exists() for path in executed.values())
     before = {name: path.stat().st_mtime_ns for name, path in executed.items()}
     # Lesson figures are cached the same way: a rebuild runs no lesson block.
-    figures_before = {path.name: path.stat().st_mtime_ns for path in LESSON_CACHE_DIR.glob("*.html")}
+    figures_before = {path.name: path.stat().st_mtime_ns for path in lesson_blocks.glob("*.html")}
     assert len(figures_before) >= 20
     completed = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
@@ -296,7 +298,7 @@ def test_a_rebuild_with_nothing_changed_does_not_train_again(instructor_site, tm
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert "Executing" not in completed.stderr, "a solution was executed again"
     assert {name: path.stat().st_mtime_ns for name, path in executed.items()} == before
-    assert {path.name: path.stat().st_mtime_ns for path in LESSON_CACHE_DIR.glob("*.html")} == figures_before
+    assert {path.name: path.stat().st_mtime_ns for path in lesson_blocks.glob("*.html")} == figures_before
     assert (tmp_path / "site" / "solutions" / "02_fashion_mnist_logreg" / "index.html").exists()
 
 
@@ -309,7 +311,9 @@ def test_demos_are_exported_served_locally_and_sized_in_the_build_log(instructor
     from workshop.site import demos
 
     log = build_log("instructor").read_text(encoding="utf-8")
-    for name in demos.DEMOS:
+    names = [unit.name for unit in demos.demo_units(all_units())]
+    assert len(names) == len(demos.DEMOS)
+    for name in names:
         folder = instructor_site / "demos" / name
         assert (folder / "model.onnx").stat().st_size > 1000, name
         data = json.loads((folder / "demo.json").read_text(encoding="utf-8"))
@@ -322,7 +326,7 @@ def test_demos_are_exported_served_locally_and_sized_in_the_build_log(instructor
         )
     for filename in demos.RUNTIME_FILES:
         assert (instructor_site / demos.RUNTIME_URI / filename).is_file(), filename
-    other = next(unit.name for unit in all_units() if unit.name not in demos.DEMOS)
+    other = next(unit.name for unit in all_units() if unit.demo is None)
     assert "workshop-demo" not in (instructor_site / "exercises" / other / "index.html").read_text(encoding="utf-8")
 
 
@@ -336,16 +340,17 @@ def one_day_site() -> Path:
 
 def test_a_track_builds_its_units_only_and_an_agenda_that_fits_its_day(one_day_site):
     from workshop.course import tracks
+    from workshop.course.course import Course
     from workshop.site import pages
 
-    course = tracks.load_course()
+    course, checkout = tracks.load_course(), Course(REPO)
     track = course.tracks["one-day"]
     kept = {unit.name for unit in track.units()}
     left_out = [unit for unit in all_units() if unit.name not in kept]
     assert kept and left_out
     assert {path.name for path in (one_day_site / "exercises").iterdir()} == kept
     assert {path.name.split(".")[0] for path in (one_day_site / "downloads").iterdir()} == kept
-    lessons = {path.stem for path in pages.track_lessons(track.units())}
+    lessons = {path.stem for path in pages.track_lessons(checkout, track.units())}
     assert {path.name for path in (one_day_site / "lessons").iterdir()} == lessons
     home = (one_day_site / "index.html").read_text(encoding="utf-8")
     text = visible_text(home)
@@ -353,7 +358,7 @@ def test_a_track_builds_its_units_only_and_an_agenda_that_fits_its_day(one_day_s
         assert f'exercises/{unit.name}/"' not in home and unit.title not in text, unit.name
         lesson = next((REPO / "docs" / "lessons").glob(f"{unit.name[:2]}_*.md"))
         assert f"lessons/{lesson.stem}/" not in home, f"the navigation links {lesson.stem}"
-    agenda = pages.track_agenda(track, course)
+    agenda = pages.track_agenda(track, course, checkout)
     (day,) = agenda.day_ends
     assert day <= track.day_minutes
     assert f"{pages.clock(agenda.total)} Total" in text
@@ -394,3 +399,90 @@ def test_the_room_gets_the_learner_build_on_its_address_and_no_solution(one_day_
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+# --- The pages' HTML, through a parser (no build) ------------------------------------------------
+
+MATERIAL_PAGE = (
+    "<!doctype html><html><head><title>Exercise - Keras Workshop</title></head><body>"
+    '<div class="md-search" data-md-component="search" role="dialog"><input></div>'
+    '<article><h1 id="t">A title</h1><p>$x^2$ math? no: {text}</p>{extra}</article></body></html>'
+)
+
+
+def hook_run(tmp_path, output: str, src_uri: str, title: str = "Exercise"):
+    """``on_post_page`` of a real build object (the checkout's course, its full track) on ``output``."""
+    from types import SimpleNamespace
+
+    from workshop.course import tracks
+    from workshop.course.course import Course
+    from workshop.site import mkdocs_hooks
+
+    course = Course(REPO)
+    build = mkdocs_hooks.SiteBuild(course, tracks.load_course(checkout=course).tracks["full"], all_units(), set())
+    config = SimpleNamespace(workshop_build=build)
+    page = SimpleNamespace(file=SimpleNamespace(src_uri=src_uri), url="exercises/x/", title=title)
+    return mkdocs_hooks.on_post_page(output, page, config)
+
+
+def test_pages_get_the_search_dialogs_name_the_units_title_and_the_demo_script_through_the_parser(tmp_path):
+    from bs4 import BeautifulSoup
+
+    unit = all_units()[0]
+    demo = '<section class="workshop-demo" data-kind="garment"></section>'
+    page = MATERIAL_PAGE.format(text="a &lt; b", extra=demo)
+    soup = BeautifulSoup(hook_run(tmp_path, page, f"exercises/{unit.name}.py"), "html.parser")
+    assert soup.select_one("div.md-search")["aria-label"] == "Search"
+    assert soup.title.get_text() == f"Exercise: {unit.title} - Keras Workshop"
+    assert [tag["src"] for tag in soup.body.find_all("script", recursive=False)] == [
+        "../../javascripts/workshop-demo.js"
+    ]
+    assert "a &lt; b" in str(soup), "text is escaped as it was"
+
+
+def test_a_page_without_the_markup_the_build_changes_fails_the_build_naming_it(tmp_path):
+    """What a Material or nbconvert upgrade that renamed these would do: one clear error, not a silent skip."""
+    from mkdocs.exceptions import PluginError
+
+    from workshop.site.notebook_html import MarkupError, insert_after_title
+
+    unit = all_units()[0]
+    renamed = MATERIAL_PAGE.format(text="", extra="").replace('role="dialog"', 'role="search"')
+    with pytest.raises(PluginError, match=r"index.md has no Material search dialog \(CSS selector 'div.md-search"):
+        hook_run(tmp_path, renamed, "index.md")
+    retitled = MATERIAL_PAGE.format(text="", extra="").replace("<title>Exercise - ", "<title>Exercise | ")
+    with pytest.raises(PluginError, match="its <title> does not start with 'Exercise - '"):
+        hook_run(tmp_path, retitled, f"exercises/{unit.name}.py")
+    with pytest.raises(MarkupError, match=r"exercises/x.py has no title \(<h1>\)"):
+        insert_after_title("<div><h2>no title</h2></div>", "<div>card</div>", "exercises/x.py")
+    assert insert_after_title("<h1>T</h1><p>x</p>", "<div>card</div>", "p") == "<h1>T</h1><div>card</div><p>x</p>"
+
+
+def test_notebook_html_is_cleaned_through_the_parser():
+    from bs4 import BeautifulSoup
+
+    from workshop.site.notebook_html import NBCONVERT_ALT, clean_notebook_html, has_math, parse
+
+    page = (
+        "<!-- Load mathjax -->"
+        '<script src="https://cdnjs.cloudflare.com/ajax/libs/mathjax/2.7.7/latest.js"> </script>'
+        '<script type="text/x-mathjax-config">init()</script><script>local()</script>'
+        '<h2>Curves ¶</h2><div class="jp-Cell"><div class="jp-InputPrompt jp-InputArea-prompt">In [1]:</div>'
+        '<div class="highlight-ipynb hl-python"><pre>x = 1</pre></div>'
+        '<div class="jp-Cell-outputWrapper"><div><div>loss</div></div><img '
+        + NBCONVERT_ALT
+        + "></div></div><p>after</p>"
+    )
+    soup = BeautifulSoup(clean_notebook_html(page), "html.parser")
+    assert [script.string for script in soup.find_all("script")] == ["local()"]
+    assert "Load mathjax" not in str(soup)
+    output = soup.select_one("output.workshop-output[data-search-exclude]")
+    assert output.select_one("div.jp-Cell-outputWrapper img")["alt"] == (
+        "Figure drawn by the code cell above, in the section Curves"
+    )
+    assert output.select_one("p") is None and soup.select_one("p").get_text() == "after", "it ends with the outputs"
+    assert soup.select_one("div.highlight-ipynb")["tabindex"] == "0"
+    assert soup.select_one("div.jp-InputPrompt")["aria-hidden"] == "true"
+    assert not has_math(soup)
+    assert has_math(parse('<div class="jp-RenderedMarkdown"><p>with $x^2$</p><div>nested</div></div>'))
+    assert has_math(parse('<span class="arithmatex">\\(x\\)</span>'))

@@ -1,8 +1,11 @@
 """Try the reference model in the page: the site's in-browser demos.
 
-For the units listed in ``DEMOS``, the site build takes the model the reference solution trained
-(kept beside its executed notebook, ``workshop.running.cache.model_path``), exports it to ONNX
-(``workshop.site.onnx_export``) and writes, under ``demos/NN_slug/``:
+A unit has a demo when its declaration says which kind (``- **Demo:** garment``, read into
+``Unit.demo``); ``DEMOS`` holds the kinds (garment, road, review, window), so a renamed unit keeps
+its demo. The site build takes the model the reference solution trained (kept beside its executed
+notebook, ``workshop.running.cache.model_path``), exports it to ONNX (``workshop.site.onnx_export``),
+checks the export against Keras on the demo's sample inputs (``onnx_export.verify``: a difference
+above ``onnx_export.TOLERANCE`` stops the build with one line) and writes, under ``demos/NN_slug/``:
 
 * ``model.onnx``, run in the page by onnxruntime-web (served by the site from ``node_modules``,
   loaded only when the reader first asks for a prediction);
@@ -39,18 +42,31 @@ from pathlib import Path
 import numpy as np
 
 from workshop import atomic
+from workshop.course.course import Course
+from workshop.course.units import Unit, all_units
 from workshop.running import cache
-from workshop.course.units import REPO, Unit
+from workshop.site.onnx_export import ExportError, export, run_onnx, verify
 
 log = logging.getLogger("mkdocs.plugins.workshop")
-RUNTIME_DIR = REPO / "node_modules" / "onnxruntime-web" / "dist"
 # The WebAssembly build only (no WebGL/WebGPU): the smallest runtime that runs these models.
 RUNTIME_FILES = ("ort.wasm.min.js", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
 RUNTIME_URI = "javascripts/onnxruntime/"
 SCRIPT_URI = "javascripts/workshop-demo.js"
-EXPORT_CACHE = REPO / ".cache" / "demos"
-ARTEFACT_DIR = REPO / "workshop" / "site" / "demo_models"
+# The committed artefact is the package's own data (it travels with workshop/site/), not the checkout's.
+ARTEFACT_DIR = Path(__file__).resolve().parent / "demo_models"
 MANIFEST = ARTEFACT_DIR / "manifest.json"
+ARTEFACT_NAME = "workshop/site/demo_models"  # how messages name it
+
+
+def runtime_dir(course: Course) -> Path:
+    """onnxruntime-web as ``npm ci`` (``make setup``) installs it in the checkout."""
+    return course.root / "node_modules" / "onnxruntime-web" / "dist"
+
+
+def export_cache(course: Course) -> Path:
+    return course.cache_dir / "demos"
+
+
 FASHION_CLASSES = [
     "T-shirt/top",
     "Trouser",
@@ -65,11 +81,17 @@ FASHION_CLASSES = [
 ]
 
 
+class DemoError(Exception):
+    """A unit declares a demo kind that does not exist."""
+
+
 @dataclass(frozen=True)
 class Demo:
     kind: str  # which controls the page script builds: garment, window, road or review
     prompt: str  # what the reader can do, in one paragraph
     page_data: Callable  # (keras model) -> (dict for demo.json, the layer the ONNX graph starts after)
+    # (demo.json's data) -> (the sample inputs for Keras, the same for the ONNX model, or None if equal)
+    sample_inputs: Callable
 
 
 def garment_samples() -> tuple[np.ndarray, np.ndarray]:
@@ -120,14 +142,14 @@ def review_data(model):
     supported = {"standardize": "lower_and_strip_punctuation", "split": "whitespace", "output_mode": "tf_idf"}
     for key, value in supported.items():
         if settings.get(key) != value:
-            raise ValueError(f"the review demo vectorises with {key}={value!r}; this model has {settings.get(key)!r}")
+            raise ExportError(f"the review demo vectorises with {key}={value!r}; this model has {settings.get(key)!r}")
     vocabulary = vectorize.get_vocabulary()  # entry 0 is the out-of-vocabulary token
     # The weight Keras gives out-of-vocabulary tokens (it has no public accessor): a review of one
     # unknown word has exactly that weight at index 0.
     unknown = np.asarray(vectorize(np.array(["qqqqqqqqqq"])))[0]
     weights = [float(unknown[0]), *(float(w) for w in settings["idf_weights"])]
     if len(weights) != len(vocabulary):
-        raise ValueError(f"{len(vocabulary)} vocabulary entries but {len(weights)} IDF weights")
+        raise ExportError(f"{len(vocabulary)} vocabulary entries but {len(weights)} IDF weights")
     examples = [
         "A wonderful film: the acting is superb and the story moved me to tears.",
         "Two hours of my life I will never get back. The plot makes no sense.",
@@ -141,32 +163,73 @@ def review_data(model):
     }, vectorize
 
 
+def garment_inputs(data: dict):
+    return np.stack([np.asarray(s["pixels"], np.float32).reshape(28, 28) for s in data["samples"]]), None
+
+
+def window_inputs(data: dict):
+    return np.stack([window_pixels(data, places) for places in data["windows"]]).astype(np.float32), None
+
+
+def road_inputs(data: dict):
+    return np.stack([road_frame(data, frame) for frame in data["frames"]]).astype(np.float32), None
+
+
+def review_inputs(data: dict):
+    # Keras reads the texts, the ONNX model the page's TF-IDF vectors of them: the check covers the
+    # page's vectorisation too.
+    return np.array(data["examples"]), np.stack([tf_idf(data, text) for text in data["examples"]])
+
+
+# The demos, by kind: a unit's declaration names its kind (``- **Demo:** garment``).
 DEMOS = {
-    "06_cnn_representations": Demo(
-        "garment",
-        "Draw a garment with the mouse (or a finger), light on dark as in Fashion-MNIST, or start from "
-        "one of the test images and change it: the network's ten probabilities follow every stroke.",
-        garment_data,
-    ),
-    "07_self_driving": Demo(
-        "road",
-        "Pick a road frame the generator drew (the site made these with a seed of its own), mirror it "
-        "or shift the road sideways, and compare the angle the network steers with the true one.",
-        road_data,
-    ),
-    "10_sentiment_imdb": Demo(
-        "review",
-        "Write a review (English, like the training reviews) and see the probability that it is positive. "
-        "The page turns the words into TF-IDF weights with the model's own vocabulary.",
-        review_data,
-    ),
-    "11_multi_label_fashion": Demo(
-        "window",
-        "Dress a shop window: choose a garment (or nothing) for each of its four places and see which "
-        "classes the network finds, each with its own probability (in bold above 0.5).",
-        window_data,
-    ),
+    demo.kind: demo
+    for demo in (
+        Demo(
+            "garment",
+            "Draw a garment with the mouse (or a finger), light on dark as in Fashion-MNIST, or start from "
+            "one of the test images and change it: the network's ten probabilities follow every stroke.",
+            garment_data,
+            garment_inputs,
+        ),
+        Demo(
+            "road",
+            "Pick a road frame the generator drew (the site made these with a seed of its own), mirror it "
+            "or shift the road sideways, and compare the angle the network steers with the true one.",
+            road_data,
+            road_inputs,
+        ),
+        Demo(
+            "review",
+            "Write a review (English, like the training reviews) and see the probability that it is positive. "
+            "The page turns the words into TF-IDF weights with the model's own vocabulary.",
+            review_data,
+            review_inputs,
+        ),
+        Demo(
+            "window",
+            "Dress a shop window: choose a garment (or nothing) for each of its four places and see which "
+            "classes the network finds, each with its own probability (in bold above 0.5).",
+            window_data,
+            window_inputs,
+        ),
+    )
 }
+
+
+def demo_for(unit: Unit) -> Demo | None:
+    """The demo the unit's declaration names (None when it names none)."""
+    if unit.demo is None:
+        return None
+    if unit.demo not in DEMOS:
+        raise DemoError(
+            f"{unit.name}: its declaration names the demo {unit.demo!r}; the demos are {', '.join(sorted(DEMOS))}"
+        )
+    return DEMOS[unit.demo]
+
+
+def demo_units(units: list[Unit]) -> list[Unit]:
+    return [unit for unit in units if demo_for(unit) is not None]
 
 
 # --- Building the files -------------------------------------------------------------------------
@@ -176,24 +239,30 @@ def file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
-def export_unit(unit: Unit, model_path: Path | None = None) -> tuple[bytes, dict] | None:
+def export_unit(unit: Unit, course: Course, model_path: Path | None = None) -> tuple[bytes, dict] | None:
     """``(model.onnx, demo.json)`` for a unit with a demo whose reference model is in the cache
-    (exported once per model file, then read from ``.cache/demos``), else None."""
-    demo = DEMOS.get(unit.name)
+    (exported once per model file and exporter, then read from ``.cache/demos``), else None.
+
+    The export is checked against Keras on the demo's sample inputs before it is kept: an
+    ``ExportError`` (one line, naming the unit) when they differ by more than the tolerance."""
+    demo = demo_for(unit)
     model_path = model_path or cache.model_path(unit)
     if demo is None or not model_path.exists():
         return None
-    key = EXPORT_CACHE / f"{unit.name}-{file_digest(model_path)}-{source_digest()}"
+    key = export_cache(course) / f"{unit.name}-{file_digest(model_path)}-{source_digest()}"
     onnx_path, data_path = key.with_suffix(".onnx"), key.with_suffix(".json")
     if onnx_path.exists() and data_path.exists():
         return onnx_path.read_bytes(), json.loads(data_path.read_text(encoding="utf-8"))
     import keras
 
-    from workshop.site.onnx_export import export
-
     model = keras.saving.load_model(model_path, safe_mode=True, compile=False)
-    data, start_after = demo.page_data(model)
-    serialized = export(model, start_after=start_after)
+    try:
+        data, start_after = demo.page_data(model)
+        serialized = export(model, start_after=start_after)
+        difference = verify(model, serialized, *demo.sample_inputs(data))
+    except ExportError as error:
+        raise ExportError(f"{unit.name}: {error}") from None
+    log.info("%s: the ONNX export matches Keras on the demo's inputs (largest difference %.2g)", unit.name, difference)
     data = {
         "unit": unit.name,
         "kind": demo.kind,
@@ -253,7 +322,8 @@ def trained_model(unit: Unit) -> Path | None:
     if cache.model_path(unit).exists():
         return cache.model_path(unit)
     wanted, length = code_digest(unit), len(code_lines(unit.solution_path.read_text(encoding="utf-8").splitlines()))
-    runs = sorted(cache.CACHE_DIR.glob(f"{unit.name}-*.keras"), key=lambda path: path.stat().st_mtime, reverse=True)
+    folder = cache.model_path(unit).parent
+    runs = sorted(folder.glob(f"{unit.name}-*.keras"), key=lambda path: path.stat().st_mtime, reverse=True)
     for model in runs:
         if executed_code_digest(model.with_suffix(".ipynb"), length) == wanted:
             return model
@@ -271,7 +341,7 @@ def committed_export(unit: Unit) -> tuple[tuple[bytes, dict] | None, str]:
     """The unit's demo from the committed artefact, verified, and why not when it is not usable."""
     entry = load_manifest().get("units", {}).get(unit.name)
     if entry is None:
-        return None, f"{MANIFEST.relative_to(REPO)} has no demo model for it (`make demo-models` adds it)"
+        return None, f"{ARTEFACT_NAME}/{MANIFEST.name} has no demo model for it (`make demo-models` adds it)"
     if entry.get("code_sha256") != code_digest(unit):
         return None, (
             f"its solution's code changed since the committed demo model was trained ({entry.get('trained')}): "
@@ -287,15 +357,21 @@ def committed_export(unit: Unit) -> tuple[tuple[bytes, dict] | None, str]:
     if hashlib.sha256(model).hexdigest() != entry.get("onnx_sha256") or (
         hashlib.sha256(data).hexdigest() != entry.get("json_sha256")
     ):
-        return None, f"the files in {folder.relative_to(REPO)} do not match {MANIFEST.name}'s checksums"
+        return None, f"the files in {ARTEFACT_NAME}/{unit.name} do not match {MANIFEST.name}'s checksums"
+    if entry.get("exporter") != source_digest():
+        # Still the export that was checked against Keras when it was written; a build with the
+        # trained model in its cache exports again, and `python -m workshop.site.demos` commits that.
+        log.info(
+            "%s: the committed demo model was exported by an earlier converter (%s)", unit.name, entry.get("exporter")
+        )
     return (model, json.loads(data)), "committed"
 
 
-def save_artefact(names: list[str] | None = None, train: bool = False) -> list[str]:
-    """Write the demo units' exported models into the artefact; return the units with no trained model."""
-    from workshop.course.units import all_units
-
-    units = [unit for unit in all_units() if unit.name in DEMOS and (names is None or unit.name in names)]
+def save_artefact(course: Course, names: list[str] | None = None, train: bool = False) -> list[str]:
+    """Write the demo units' exported models (checked against Keras) into the artefact; return the
+    units with no trained model. Without ``train`` nothing trains: a unit whose solution's code has a
+    model in the cache is exported again from it (after a change to the converter, for example)."""
+    units = [unit for unit in demo_units(all_units(course)) if names is None or unit.name in names]
     manifest = load_manifest()
     missing = []
     for unit in units:
@@ -311,7 +387,7 @@ def save_artefact(names: list[str] | None = None, train: bool = False) -> list[s
         if model is None:
             missing.append(unit.name)
             continue
-        onnx_bytes, data = export_unit(unit, model)
+        onnx_bytes, data = export_unit(unit, course, model)
         content = json.dumps(data, separators=(",", ":")).encode()
         folder = ARTEFACT_DIR / unit.name
         atomic.write_bytes(folder / "model.onnx", onnx_bytes)
@@ -337,12 +413,17 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(
-        prog="python -m workshop.site.demos", description="Write the committed demo models (workshop/site/demo_models/)."
+        prog="python -m workshop.site.demos",
+        description="Write the committed demo models (workshop/site/demo_models/).",
     )
     parser.add_argument("units", nargs="*", help="demo units to write (default: all of them)")
     parser.add_argument("--train", action="store_true", help="train the reference solutions not in the cache")
     args = parser.parse_args(argv)
-    missing = save_artefact(args.units or None, train=args.train)
+    try:
+        missing = save_artefact(Course.find(), args.units or None, train=args.train)
+    except (ExportError, DemoError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     if missing:
         print(
             f"No trained model for {', '.join(missing)}: run `make demo-models` (it trains them), "
@@ -354,13 +435,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # --- What the page shows without JavaScript --------------------------------------------------
-
-
-def run_onnx(serialized: bytes, inputs: np.ndarray) -> np.ndarray:
-    import onnxruntime
-
-    session = onnxruntime.InferenceSession(serialized, providers=["CPUExecutionProvider"])
-    return session.run(["output"], {"input": inputs.astype(np.float32)})[0]
 
 
 def tf_idf(data: dict, text: str) -> np.ndarray:
@@ -397,17 +471,14 @@ def road_frame(data: dict, frame: dict) -> np.ndarray:
 
 def predicted_examples(demo: Demo, data: dict, serialized: bytes) -> list[dict]:
     """The model's answers on the page's starting inputs, computed by onnxruntime here."""
+    keras_inputs, onnx_inputs = demo.sample_inputs(data)
+    outputs = run_onnx(serialized, keras_inputs if onnx_inputs is None else onnx_inputs)
     if demo.kind == "garment":
-        inputs = np.stack([np.asarray(s["pixels"], np.float32).reshape(28, 28) for s in data["samples"]])
-        outputs = run_onnx(serialized, inputs)
         return [{"predicted": data["labels"][int(np.argmax(p))], "probability": float(p.max())} for p in outputs]
     if demo.kind == "window":
-        outputs = run_onnx(serialized, np.stack([window_pixels(data, w) for w in data["windows"]]))
         return [{"found": [data["labels"][i] for i in np.flatnonzero(p > 0.5)]} for p in outputs]
     if demo.kind == "road":
-        outputs = run_onnx(serialized, np.stack([road_frame(data, f) for f in data["frames"]]))
         return [{"angle": float(p[0])} for p in outputs]
-    outputs = run_onnx(serialized, np.stack([tf_idf(data, text) for text in data["examples"]]))
     return [{"positive": float(p[0])} for p in outputs]
 
 
@@ -466,7 +537,7 @@ def static_examples(data: dict) -> str:
 
 def section_html(unit: Unit, data: dict, base: str, model_bytes: int) -> str:
     """The page's "Try the reference model" section; ``base`` leads from the page to the site root."""
-    demo = DEMOS[unit.name]
+    demo = demo_for(unit)
     folder = f"{base}demos/{unit.name}/"
     return (
         f'<section class="workshop-demo" data-demo="{folder}" data-runtime="{base}{RUNTIME_URI}" '
@@ -480,8 +551,8 @@ def section_html(unit: Unit, data: dict, base: str, model_bytes: int) -> str:
     )
 
 
-def runtime_bytes() -> int:
-    return sum((RUNTIME_DIR / name).stat().st_size for name in RUNTIME_FILES)
+def runtime_bytes(course: Course) -> int:
+    return sum((runtime_dir(course) / name).stat().st_size for name in RUNTIME_FILES)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ solutions, for blocks that draw generated data from them), like the executed sol
 rebuild with nothing changed runs no block.
 """
 
+import functools
 import hashlib
 import html
 import io
@@ -25,6 +26,7 @@ matplotlib.use("Agg")
 
 from matplotlib import pyplot as plt
 
+from workshop.course.course import Course
 from workshop.site import figure_themes
 
 # Drawn on white for the light scheme; `figure_themes` makes the dark twin.
@@ -57,7 +59,9 @@ def show(figure, alt, caption=None, width=None):
         print_(f"<figure>{images}</figure>")
 
 
-LESSON_CACHE_DIR = Path(__file__).resolve().parents[2] / ".cache" / "lesson-blocks"
+def lesson_cache_dir(course: Course) -> Path:
+    """Where lesson blocks' outputs are kept, by ``lesson_block_key``."""
+    return course.cache_dir / "lesson-blocks"
 
 
 def _tree_digest(paths) -> str:
@@ -67,10 +71,9 @@ def _tree_digest(paths) -> str:
     return digest.hexdigest()
 
 
-def lesson_block_key(code: str) -> str:
+def lesson_block_key(code: str, course: Course) -> str:
     """Everything a lesson block's output can depend on: its code, the versions of the packages
     that run it, the workshop package (data readers, generators, this module) and the manifest."""
-    from workshop.course.units import SOLUTIONS_DIR
     from workshop.running import cache
 
     package = Path(__file__).resolve().parents[1]  # the whole workshop package
@@ -81,17 +84,15 @@ def lesson_block_key(code: str) -> str:
         "workshop": _tree_digest([*package.rglob("*.py"), *package.glob("*.toml")]),
     }
     if "workshop.course.reference" in code:  # quotes the reference runs recorded in results.json
-        from workshop.running.results import default_path
-
-        results_path = default_path()
+        results_path = course.results_path
         ingredients["results"] = _tree_digest([results_path]) if results_path.is_file() else ""
     if "load_make_dataset" in code or "load_generator" in code:  # draws with the solutions' generator cells
-        ingredients["solutions"] = _tree_digest(SOLUTIONS_DIR.glob("*.py"))
+        ingredients["solutions"] = _tree_digest(course.solutions_dir.glob("*.py"))
     return hashlib.sha256(json.dumps(ingredients, sort_keys=True).encode()).hexdigest()[:24]
 
 
-def run_lesson_block(code: str, returncode=None, session=None, id=None, **extra) -> str:
-    """markdown-exec's runner for Python blocks, with a cache: what the block printed.
+def run_lesson_block(code: str, returncode=None, session=None, id=None, *, course: Course, **extra) -> str:
+    """markdown-exec's runner for Python blocks, with a cache (in ``course``'s): what the block printed.
 
     The block runs in fresh globals (no ``session``), so its output depends on its code alone.
     An exception fails the block (and a strict build) with the block's traceback.
@@ -100,7 +101,7 @@ def run_lesson_block(code: str, returncode=None, session=None, id=None, **extra)
 
     if session:
         raise ExecutionError("Lesson blocks run in fresh globals; remove the `session` option.")
-    key_path = LESSON_CACHE_DIR / f"{lesson_block_key(code)}.html"
+    key_path = lesson_cache_dir(course) / f"{lesson_block_key(code, course)}.html"
     try:
         return key_path.read_text(encoding="utf-8")
     except OSError:
@@ -123,8 +124,11 @@ def run_lesson_block(code: str, returncode=None, session=None, id=None, **extra)
     return output
 
 
-def format_lesson_block(**kwargs):
-    """The ``python`` fence formatter of markdown-exec, running blocks through the cache."""
+def lesson_block_formatter(course: Course):
+    """The ``python`` fence formatter of markdown-exec for this course, running blocks through its cache."""
     from markdown_exec import base_format
 
-    return base_format(language="python", run=run_lesson_block, **kwargs)
+    def format_lesson_block(**kwargs):
+        return base_format(language="python", run=functools.partial(run_lesson_block, course=course), **kwargs)
+
+    return format_lesson_block

@@ -16,17 +16,23 @@ from ``node_modules`` (installed by ``make setup``; the site makes no request to
 and put the generated content in place: the agenda and the results page and the unit card come
 from ``workshop.site.pages``, the rewriting of nbconvert's HTML from ``workshop.site.notebook_html``, and
 figures in both colour schemes from ``workshop.site.figure_themes``.
+
+One build's state (its ``Course``, track, units, demos and the pages' titles) is a ``SiteBuild``
+made by ``on_config`` and kept on that build's MkDocs config, so a rebuild (``mkdocs serve``)
+starts from nothing. Every change to a page's HTML goes through a parser
+(``workshop.site.notebook_html``); a page without an element the build changes (Material's search
+dialog, the ``<title>``, a notebook's ``<h1>``) stops the build with one line naming it.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 import os
 import re
 import subprocess
-from typing import ClassVar
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import event_priority
@@ -34,12 +40,17 @@ from mkdocs.structure.files import File, Files
 
 from workshop import atomic
 from workshop.course import tracks
+from workshop.course.course import Course
+from workshop.course.lessons import fill_unit_fields
+from workshop.course.units import Unit, all_units
 from workshop.running import cache
 from workshop.site import demos, figure_themes
-from workshop.site.notebook_html import clean_notebook_html, has_math
+from workshop.site.notebook_html import MarkupError, clean_notebook_html, has_math, insert_after_title, parse, required
+from workshop.site.onnx_export import ExportError
 from workshop.site.pages import (
     AGENDA_MARKER,
     agenda_markdown,
+    front_matter,
     github_repository,
     results_markdown,
     track_agenda,
@@ -48,33 +59,81 @@ from workshop.site.pages import (
     unlink_outside_track,
     with_unit_sections,
 )
-from workshop.course.units import EXERCISES_DIR, REPO, Unit, all_units
 
 log = logging.getLogger("mkdocs.plugins.workshop")
-# Executed solutions are copied here so that their pages get stable paths (solutions/NN_slug.ipynb).
-STAGING_DIR = REPO / "build" / "site-notebooks"
+MATHJAX_URI = "javascripts/mathjax/"
+# Material's search dialog: the build gives it the accessible name it lacks (axe: aria-dialog-name).
+SEARCH_DIALOG = 'div.md-search[data-md-component="search"][role="dialog"]'
 
 
-def origin_url() -> str | None:
+@dataclass
+class SiteBuild:
+    """One build of the site: the course it reads, the track it teaches, and what its pages share."""
+
+    course: Course
+    track: tracks.Track
+    units: list[Unit]  # the track's
+    lessons: set[str]  # the track's lesson files (00_machine_learning.md)
+    demo_pages: dict[str, tuple[dict, int]] = field(default_factory=dict)  # unit -> (demo.json data, model bytes)
+    nav_titles: dict[str, str] = field(default_factory=dict)  # unit page -> the nav's title ("Exercise")
+
+    @classmethod
+    def select(cls, course: Course) -> SiteBuild:
+        """The build of the selected track (``WORKSHOP_TRACK``, else course.yml's), checked to fit its days."""
+        try:
+            plan = tracks.load_course(checkout=course)
+            track = tracks.selected_track(course=plan, checkout=course)
+            units = track.units(all_units(course), checkout=course)
+        except tracks.TrackError as error:
+            raise PluginError(str(error)) from None
+        lessons = {path.name for path in track_lessons(course, units)}
+        overrun = track_agenda(track, plan, course, units).overrun
+        if overrun:
+            raise PluginError(
+                f"Track {track.name!r} does not fit its days: {overrun}. Take units out of it in "
+                f"{course.tracks_path.name}, or give it more days or longer ones."
+            )
+        return cls(course, track, units, lessons)
+
+    @property
+    def staging_dir(self) -> Path:
+        """Executed solutions are copied here so that their pages get stable paths (solutions/NN_slug.ipynb)."""
+        return self.course.build_dir / "site-notebooks"
+
+    @property
+    def mathjax_dir(self) -> Path:
+        """MathJax 3 (pinned in package.json, installed by `make setup`), served from the site itself."""
+        return self.course.root / "node_modules" / "mathjax" / "es5"
+
+    def mathjax_files(self) -> list[str]:
+        fonts = self.mathjax_dir / "output/chtml/fonts/woff-v2"
+        return [
+            "tex-mml-chtml.js",
+            *(f"output/chtml/fonts/woff-v2/{path.name}" for path in sorted(fonts.glob("*.woff"))),
+        ]
+
+    def unit(self, name: str) -> Unit | None:
+        return next((unit for unit in all_units(self.course) if unit.name == name), None)
+
+
+def build_of(config) -> SiteBuild:
+    """This build's state, made by ``on_config``."""
+    return config.workshop_build
+
+
+def origin_url(course: Course) -> str | None:
     try:
         completed = subprocess.run(
-            ["git", "remote", "get-url", "origin"], cwd=REPO, capture_output=True, text=True, timeout=10, check=False
+            ["git", "remote", "get-url", "origin"],
+            cwd=course.root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
     return completed.stdout.strip() if completed.returncode == 0 else None
-
-
-# MathJax 3 (pinned in package.json, installed by `make setup`) is served from the site itself.
-MATHJAX_DIR = REPO / "node_modules" / "mathjax" / "es5"
-MATHJAX_FILES = [
-    "tex-mml-chtml.js",
-    *(
-        f"output/chtml/fonts/woff-v2/{p.name}"
-        for p in sorted((MATHJAX_DIR / "output/chtml/fonts/woff-v2").glob("*.woff"))
-    ),
-]
-MATHJAX_URI = "javascripts/mathjax/"
 
 
 def publishing_solutions() -> bool:
@@ -97,34 +156,6 @@ def drop_solution_entries(nav, keep=frozenset()):
     return nav
 
 
-# The two builds' folders (the Makefile's): the learner build never shares one with solutions.
-LEARNER_SITE_DIR = REPO / "site" / "learner"
-INSTRUCTOR_SITE_DIR = REPO / "site" / "instructor"
-
-
-class Track:
-    """The track this build is for (``workshop.course.tracks``): its units and their lessons."""
-
-    track: ClassVar[tracks.Track | None] = None
-    units: ClassVar[list[Unit]] = []
-    lessons: ClassVar[set[str]] = set()  # lesson files (00_machine_learning.md)
-
-    @classmethod
-    def select(cls) -> None:
-        try:
-            cls.track = tracks.selected_track()
-            cls.units = cls.track.units(all_units())
-        except tracks.TrackError as error:
-            raise PluginError(str(error)) from None
-        cls.lessons = {path.name for path in track_lessons(cls.units)}
-        overrun = track_agenda(cls.track, tracks.load_course(), cls.units).overrun
-        if overrun:
-            raise PluginError(
-                f"Track {cls.track.name!r} does not fit its days: {overrun}. Take units out of it in "
-                f"{tracks.COURSE_FILE.name}, or give it more days or longer ones."
-            )
-
-
 def drop_other_lessons(nav, lessons: set[str]):
     """The nav without lessons that the track leaves out (lesson 00 is in mkdocs.yml's nav)."""
     if isinstance(nav, list):
@@ -141,16 +172,15 @@ def drop_other_lessons(nav, lessons: set[str]):
     return nav
 
 
-def check_site_dir(config) -> None:
-    """The instructor build never goes where the learner build (the one `make serve` serves) goes."""
-    from pathlib import Path
-
+def check_site_dir(config, course: Course) -> None:
+    """The instructor build never goes where the learner build (the one `make serve` serves) goes:
+    the Makefile's ``site/learner`` (the instructor's is ``site/instructor``)."""
+    learner = course.site_dir / "learner"
     site_dir = Path(config["site_dir"]).resolve()
-    if publishing_solutions() and site_dir == LEARNER_SITE_DIR.resolve():
+    if publishing_solutions() and site_dir == learner.resolve():
         raise PluginError(
             f"The instructor build (WORKSHOP_SOLUTIONS=1) would write solutions into {site_dir}, the learner "
-            f"build's folder: build it with `make site` (into {INSTRUCTOR_SITE_DIR.relative_to(REPO)}/) or "
-            "pass --site-dir."
+            f"build's folder: build it with `make site` (into site/instructor/) or pass --site-dir."
         )
 
 
@@ -165,22 +195,23 @@ def on_config(config):
 
     from workshop.site import figures
 
-    markdown_exec.formatters["python"] = figures.format_lesson_block
+    course = Course.find()  # the entry point: everything below is handed this course
+    markdown_exec.formatters["python"] = figures.lesson_block_formatter(course)
     settings = config["extra"].setdefault("workshop", {})
-    settings["repository"] = github_repository(settings.get("repository"), origin_url())
+    settings["repository"] = github_repository(settings.get("repository"), origin_url(course))
     config["extra"]["workshop_solutions"] = publishing_solutions()
-    check_site_dir(config)
-    Track.select()
-    settings["track"] = Track.track.name
-    log.info("Track %r: %s", Track.track.name, ", ".join(unit.name for unit in Track.units))
-    config["nav"] = drop_other_lessons(with_unit_sections(config["nav"], Track.units), Track.lessons)
+    check_site_dir(config, course)
+    build = config.workshop_build = SiteBuild.select(course)
+    settings["track"] = build.track.name
+    log.info("Track %r: %s", build.track.name, ", ".join(unit.name for unit in build.units))
+    config["nav"] = drop_other_lessons(with_unit_sections(config["nav"], build.units, course), build.lessons)
     if not publishing_solutions():
         config["nav"] = drop_solution_entries(config["nav"])
     elif cached_only():
-        cached = {f"solutions/{unit.name}.ipynb" for unit in Track.units if cache.executed_path(unit).exists()}
+        cached = {f"solutions/{unit.name}.ipynb" for unit in build.units if cache.executed_path(unit).exists()}
         config["nav"] = drop_solution_entries(config["nav"], keep=cached)
-    if not (MATHJAX_DIR / "tex-mml-chtml.js").is_file():
-        raise PluginError(f"MathJax is missing ({MATHJAX_DIR}): run `make setup` (it runs `npm ci`).")
+    if not (build.mathjax_dir / "tex-mml-chtml.js").is_file():
+        raise PluginError(f"MathJax is missing ({build.mathjax_dir}): run `make setup` (it runs `npm ci`).")
     return config
 
 
@@ -202,26 +233,30 @@ def executed_solution(unit: Unit):
 
 @event_priority(50)  # before mkdocs-jupyter wraps notebook files into pages
 def on_files(files: Files, config) -> Files:
+    build = build_of(config)
+    course = build.course
     # Lessons of units outside the track are not built (nor their figures run).
     for file in list(files):
         lesson = file.src_uri.removeprefix("lessons/")
-        if lesson != file.src_uri and lesson.endswith(".md") and lesson not in Track.lessons:
+        if lesson != file.src_uri and lesson.endswith(".md") and lesson not in build.lessons:
             files.remove(file)
     units = []
-    for unit in Track.units:
-        exercise = EXERCISES_DIR / f"{unit.name}.py"
+    for unit in build.units:
+        exercise = course.exercises_dir / f"{unit.name}.py"
         if not exercise.is_file():  # a unit being written; `mkdocs build --strict` fails on this
-            log.warning("%s is missing: run `make exercises`.", exercise.relative_to(REPO))
+            log.warning("%s is missing: run `make exercises`.", exercise.relative_to(course.root))
             continue
         units.append(unit)
         # Real files (not File.generated) because mkdocs-jupyter wraps them into pages.
-        files.append(File(f"exercises/{exercise.name}", str(REPO), config["site_dir"], config["use_directory_urls"]))
+        files.append(
+            File(f"exercises/{exercise.name}", str(course.root), config["site_dir"], config["use_directory_urls"])
+        )
         for suffix in (".ipynb", ".py"):
             files.append(
                 File.generated(
                     config,
                     f"downloads/{unit.name}{suffix}",
-                    content=(EXERCISES_DIR / f"{unit.name}{suffix}").read_bytes(),
+                    content=(course.exercises_dir / f"{unit.name}{suffix}").read_bytes(),
                 )
             )
         if publishing_solutions():
@@ -229,12 +264,14 @@ def on_files(files: Files, config) -> Files:
                 log.warning("%s: no cached run, so no solution page (WORKSHOP_SOLUTIONS_CACHED_ONLY=1)", unit.name)
                 continue
             executed = executed_solution(unit)
-            staged = STAGING_DIR / "solutions" / f"{unit.name}.ipynb"
+            staged = build.staging_dir / "solutions" / f"{unit.name}.ipynb"
             notebook = json.loads(executed.read_text(encoding="utf-8"))
             figure_themes.theme_notebook_figures(notebook)  # the page shows each figure in the reader's scheme
             atomic.write_text(staged, json.dumps(notebook))
             files.append(
-                File(f"solutions/{staged.name}", str(STAGING_DIR), config["site_dir"], config["use_directory_urls"])
+                File(
+                    f"solutions/{staged.name}", str(build.staging_dir), config["site_dir"], config["use_directory_urls"]
+                )
             )
             download = json.loads(executed.read_text(encoding="utf-8"))
             figure_themes.strip_dark_twins(download)
@@ -244,25 +281,28 @@ def on_files(files: Files, config) -> Files:
             files.append(
                 File.generated(config, f"downloads/{unit.name}_solution.py", content=unit.solution_path.read_bytes())
             )
-    add_demos(units, files, config)
-    files.append(File.generated(config, "results.md", content=results_markdown(units)))
-    for relative in MATHJAX_FILES:
-        files.append(File.generated(config, MATHJAX_URI + relative, abs_src_path=str(MATHJAX_DIR / relative)))
+    add_demos(build, units, files, config)
+    files.append(File.generated(config, "results.md", content=results_markdown(units, course)))
+    for relative in build.mathjax_files():
+        files.append(File.generated(config, MATHJAX_URI + relative, abs_src_path=str(build.mathjax_dir / relative)))
     return files
 
 
-# Units whose page lets the reader try the reference model: name -> (demo.json data, model bytes).
-DEMO_PAGES: dict[str, tuple[dict, int]] = {}
-
-
-def add_demos(units: list[Unit], files: Files, config) -> None:
-    """The in-page demos (``workshop.site.demos``) of the units whose reference model is cached, and
+def add_demos(build: SiteBuild, units: list[Unit], files: Files, config) -> None:
+    """The in-page demos (``workshop.site.demos``) of the units that declare one, exported from the
+    cached reference model (checked against Keras) or else taken from the committed artefact, and
     onnxruntime-web to run them; the build log says what each adds to its pages' downloads."""
-    DEMO_PAGES.clear()
-    for unit in units:
-        if unit.name not in demos.DEMOS:
-            continue
-        exported, source = demos.export_unit(unit), "trained here"
+    build.demo_pages.clear()
+    runtime = demos.runtime_dir(build.course)
+    try:
+        with_demo = demos.demo_units(units)
+    except demos.DemoError as error:
+        raise PluginError(str(error)) from None
+    for unit in with_demo:
+        try:
+            exported, source = demos.export_unit(unit, build.course), "trained here"
+        except ExportError as error:
+            raise PluginError(f"Demo {error}") from None
         if exported is None:
             # A build that does not train (a fresh clone, the publishing workflow): the committed models.
             exported, source = demos.committed_export(unit)
@@ -273,43 +313,49 @@ def add_demos(units: list[Unit], files: Files, config) -> None:
         content = json.dumps(data).encode()
         files.append(File.generated(config, f"demos/{unit.name}/model.onnx", content=model))
         files.append(File.generated(config, f"demos/{unit.name}/demo.json", content=content))
-        DEMO_PAGES[unit.name] = (data, len(model))
+        build.demo_pages[unit.name] = (data, len(model))
         log.info(
             "Demo %s: %.1f MB model + %.0f kB data, and %.1f MB of onnxruntime-web, fetched on the first prediction"
             " (model %s)",
             unit.name,
             len(model) / 1e6,
             len(content) / 1e3,
-            demos.runtime_bytes() / 1e6,
+            demos.runtime_bytes(build.course) / 1e6 if all((runtime / n).is_file() for n in demos.RUNTIME_FILES) else 0,
             source,
         )
-    if DEMO_PAGES:
-        missing = [name for name in demos.RUNTIME_FILES if not (demos.RUNTIME_DIR / name).is_file()]
+    if build.demo_pages:
+        missing = [name for name in demos.RUNTIME_FILES if not (runtime / name).is_file()]
         if missing:
             raise PluginError(
                 f"onnxruntime-web is missing ({', '.join(missing)}): run `make setup` (it runs `npm ci`)."
             )
         for name in demos.RUNTIME_FILES:
-            files.append(File.generated(config, demos.RUNTIME_URI + name, abs_src_path=str(demos.RUNTIME_DIR / name)))
+            files.append(File.generated(config, demos.RUNTIME_URI + name, abs_src_path=str(runtime / name)))
 
 
 # --- Generated content -------------------------------------------------------
 
 
 def on_page_markdown(markdown: str, page, config, files: Files) -> str:
-    """Fill in ``{{ workshop.repository }}``, ``{{ workshop.branch }}`` (from mkdocs.yml) and the
-    agenda table (in place of ``<!-- workshop:agenda -->``)."""
+    """Fill in ``{{ workshop.repository }}``, ``{{ workshop.branch }}`` (from mkdocs.yml), a lesson's
+    ``{{ unit.goal }}`` (from its unit's declaration) and the agenda table (in place of
+    ``<!-- workshop:agenda -->``)."""
+    build = build_of(config)
     settings = config["extra"].get("workshop", {})
     repository = settings.get("repository") or ""
     clone_url = f"https://github.com/{repository}.git" if repository else "<the course repository's URL>"
     markdown = markdown.replace("{{ workshop.clone_url }}", clone_url)
     for key in ("repository", "branch"):
         markdown = markdown.replace(f"{{{{ workshop.{key} }}}}", str(settings.get(key, "")))
+    if page.file.src_uri.startswith("lessons/") and page.file.abs_src_path:
+        unit = build.unit(str(front_matter(Path(page.file.abs_src_path)).get("unit") or ""))
+        if unit is not None:
+            markdown = fill_unit_fields(markdown, unit)
     if AGENDA_MARKER in markdown:
         base = "../" * page.file.src_uri.count("/")
-        markdown = markdown.replace(AGENDA_MARKER, agenda_markdown(base, Track.units, Track.track))
+        markdown = markdown.replace(AGENDA_MARKER, agenda_markdown(build.course, base, build.units, build.track))
     return unlink_outside_track(
-        markdown, {name.removesuffix(".md") for name in Track.lessons}, {unit.name for unit in Track.units}
+        markdown, {name.removesuffix(".md") for name in build.lessons}, {unit.name for unit in build.units}
     )
 
 
@@ -319,14 +365,11 @@ def on_page_markdown(markdown: str, page, config, files: Files) -> str:
 UNIT_PAGE = re.compile(r"^(exercises|solutions)/(\d\d_[a-z0-9_]+)\.(py|ipynb)$")
 
 
-NAV_TITLES: dict[str, str] = {}
-
-
 def on_pre_page(page, config, files: Files):
     # mkdocs-jupyter renames notebook pages after their H1; the nav's "Exercise" and "Solution"
     # tell the two pages of a unit apart, so they are put back after rendering.
     if UNIT_PAGE.match(page.file.src_uri) and page.title:
-        NAV_TITLES[page.file.src_uri] = page.title
+        build_of(config).nav_titles[page.file.src_uri] = page.title
     return page
 
 
@@ -334,48 +377,50 @@ def on_page_content(content: str, page, config, files: Files) -> str:
     match = UNIT_PAGE.match(page.file.src_uri)
     if not match:
         return content
-    if page.file.src_uri in NAV_TITLES:
-        page.title = NAV_TITLES[page.file.src_uri]
-    content = clean_notebook_html(content)
+    build = build_of(config)
+    if page.file.src_uri in build.nav_titles:
+        page.title = build.nav_titles[page.file.src_uri]
     kind, name = match.group(1), match.group(2)
-    unit = next(unit for unit in all_units() if unit.name == name)
-    card = unit_card(unit, page, config, files, solution=kind == "solutions")
-    if unit.name in DEMO_PAGES:
-        data, model_bytes = DEMO_PAGES[unit.name]
+    unit = build.unit(name)
+    card = unit_card(unit, page, config, files, solution=kind == "solutions", course=build.course)
+    if unit.name in build.demo_pages:
+        data, model_bytes = build.demo_pages[unit.name]
         card += demos.section_html(unit, data, "../" * page.url.count("/"), model_bytes)
-    # The card goes right after the notebook's title.
-    heading_end = content.find("</h1>")
-    if heading_end == -1:
-        return card + content
-    return content[: heading_end + 5] + card + content[heading_end + 5 :]
+    try:
+        # The card goes right after the notebook's title.
+        return insert_after_title(clean_notebook_html(content), card, page.file.src_uri)
+    except MarkupError as error:
+        raise PluginError(str(error)) from None
 
 
-def with_mathjax(output: str, page) -> str:
-    """Load MathJax (about 1 MB of script) on this page only, deferred so nothing waits for it."""
-    base = "../" * page.url.count("/") if page.url else ""
-    scripts = (
-        f'<script defer src="{base}javascripts/mathjax-config.js"></script>'
-        f'<script defer src="{base}{MATHJAX_URI}tex-mml-chtml.js"></script>'
-    )
-    return output.replace("</body>", scripts + "</body>", 1)
+def script(soup, src: str, where: str) -> None:
+    """A deferred ``<script src>`` at the end of the page's ``<body>``."""
+    required(soup, "body", "<body>", where).append(soup.new_tag("script", attrs={"defer": "", "src": src}))
 
 
 def on_post_page(output: str, page, config) -> str:
-    if has_math(output):
-        output = with_mathjax(output, page)
-    if 'class="workshop-demo"' in output:
+    build = build_of(config)
+    where = page.file.src_uri
+    try:
+        soup = parse(output)
         base = "../" * page.url.count("/") if page.url else ""
-        output = output.replace("</body>", f'<script defer src="{base}{demos.SCRIPT_URI}"></script></body>', 1)
-    # Material's search dialog has no accessible name (axe: aria-dialog-name).
-    output = output.replace(
-        '<div class="md-search" data-md-component="search" role="dialog">',
-        '<div class="md-search" data-md-component="search" role="dialog" aria-label="Search">',
-    )
-    # The nav says "Exercise" and "Solution"; the browser tab also names the unit.
-    match = UNIT_PAGE.match(page.file.src_uri)
-    if match and page.title:
-        unit = next((unit for unit in all_units() if unit.name == match.group(2)), None)
+        if has_math(soup):
+            # MathJax (about 1 MB of script) on this page only, deferred so nothing waits for it.
+            script(soup, f"{base}javascripts/mathjax-config.js", where)
+            script(soup, f"{base}{MATHJAX_URI}tex-mml-chtml.js", where)
+        if soup.select_one("section.workshop-demo") is not None:
+            script(soup, f"{base}{demos.SCRIPT_URI}", where)
+        # Material's search dialog has no accessible name (axe: aria-dialog-name).
+        required(soup, SEARCH_DIALOG, "Material search dialog", where)["aria-label"] = "Search"
+        # The nav says "Exercise" and "Solution"; the browser tab also names the unit.
+        match = UNIT_PAGE.match(where)
+        unit = build.unit(match.group(2)) if match and page.title else None
         if unit:
-            old = f"<title>{html.escape(page.title)} - "
-            output = output.replace(old, f"<title>{html.escape(page.title)}: {html.escape(unit.title)} - ", 1)
-    return output
+            title = required(soup, "head > title", "<title>", where)
+            prefix = f"{page.title} - "
+            if not title.get_text().startswith(prefix):
+                raise MarkupError(f"{where}: its <title> does not start with {prefix!r}: {title.get_text()!r}")
+            title.string = f"{page.title}: {unit.title} - " + title.get_text()[len(prefix) :]
+    except MarkupError as error:
+        raise PluginError(str(error)) from None
+    return str(soup)

@@ -1,7 +1,11 @@
 """The course site's generated content: the agenda, the results page and the unit card.
 
 Pure functions of the units' declarations, the lessons' front matter and ``results.json``,
-called by the site's hooks (``workshop.site.mkdocs_hooks``).
+called by the site's hooks (``workshop.site.mkdocs_hooks``); each takes the ``Course`` it reads.
+
+Times are shown on one basis each, and said: a unit's budget and its reference run "alone on 2
+cores" (``scripts/benchmark.py``'s ``alone`` record, what a learner's laptop does), and the test
+run's CPU-seconds "on one core" (what the course's training costs); never one beside the other.
 """
 
 from __future__ import annotations
@@ -11,12 +15,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
+from workshop.course.course import Course
+from workshop.course.lessons import front_matter, lesson_for
+from workshop.course.units import BUDGET_CORES, Unit
 from workshop.running import results
-from workshop.course.units import EXERCISES_DIR, REPO, Unit
 
-LESSONS_DIR = REPO / "docs" / "lessons"
+__all__ = ["front_matter", "lesson_for"]  # read from the lessons module, used by the hooks and tests
 COLAB = "https://colab.research.google.com/github/{repository}/blob/{branch}/exercises/{name}.ipynb"
 KAGGLE = "https://kaggle.com/kernels/welcome?src=https://github.com/{repository}/blob/{branch}/exercises/{name}.ipynb"
 GITHUB_REMOTE = re.compile(
@@ -36,28 +40,12 @@ def github_repository(configured: str | None, remote_url: str | None) -> str:
     return match["repository"] if match else ""
 
 
-def front_matter(path: Path) -> dict:
-    text = path.read_text(encoding="utf-8")
-    if not text.startswith("---"):
-        return {}
-    return yaml.safe_load(text.split("---", 2)[1]) or {}
-
-
-def lesson_for(unit_name: str) -> Path | None:
-    """The unit's lesson: ``docs/lessons/NN_*.md`` (its number) whose front matter says
-    ``unit: NN_slug`` (lesson 00 also names unit 01, for its practice time in the agenda)."""
-    for path in sorted(LESSONS_DIR.glob(f"{unit_name[:2]}_*.md")):
-        if front_matter(path).get("unit") == unit_name:
-            return path
-    return None
-
-
-def unit_sections(units: list[Unit]) -> list[dict]:
+def unit_sections(units: list[Unit], course: Course) -> list[dict]:
     """The navigation of the units: for each, its lesson, exercise and solution, under the number
     and the lesson's title (``nav_title`` in its front matter, if shorter)."""
     sections = []
     for unit in units:
-        lesson = lesson_for(unit.name)
+        lesson = lesson_for(unit.name, course)
         meta = front_matter(lesson) if lesson else {}
         title = meta.get("nav_title") or meta.get("title") or unit.title
         entries = [{"Lesson": f"lessons/{lesson.name}"}] if lesson else []
@@ -66,22 +54,22 @@ def unit_sections(units: list[Unit]) -> list[dict]:
     return sections
 
 
-def with_unit_sections(nav: list, units: list[Unit]) -> list:
+def with_unit_sections(nav: list, units: list[Unit], course: Course) -> list:
     """mkdocs.yml's navigation with the units' sections put before the Results page."""
     at = next((i for i, item in enumerate(nav) if isinstance(item, dict) and "results.md" in item.values()), len(nav))
-    return [*nav[:at], *unit_sections(units), *nav[at:]]
+    return [*nav[:at], *unit_sections(units, course), *nav[at:]]
 
 
 AGENDA_MARKER = "<!-- workshop:agenda -->"
 
 
-def track_lessons(units: list[Unit] | None = None) -> list[Path]:
+def track_lessons(course: Course, units: list[Unit] | None = None) -> list[Path]:
     """The lessons of these units (all lessons when None), in teaching order: a lesson comes with
     the unit its front matter names (lesson 00 with unit 01)."""
     names = None if units is None else {unit.name for unit in units}
     return [
         path
-        for path in sorted(LESSONS_DIR.glob("[0-9][0-9]_*.md"))
+        for path in sorted(course.lessons_dir.glob("[0-9][0-9]_*.md"))
         if names is None or front_matter(path).get("unit") in names
     ]
 
@@ -98,7 +86,7 @@ class AgendaRow:
     teaching: int = 0
     exercises: int = 0
     declared_exercises: int = 0
-    training_minutes: int = 0  # the unit's measured reference run, rounded up
+    training_minutes: int = 0  # the unit's measured reference run (``reference_run_seconds``), rounded up
 
 
 @dataclass
@@ -134,29 +122,42 @@ def clock(minutes: int) -> str:
     return f"{minutes // 60}:{minutes % 60:02d}"
 
 
+def alone_seconds(entry: dict | None) -> float | None:
+    """The whole reference run alone on the machine's cores (``scripts/benchmark.py``), if measured."""
+    alone = (entry or {}).get("alone") or {}
+    return alone.get("seconds")
+
+
+def reference_run_seconds(unit_name: str, measured: dict) -> float:
+    """How long a learner waits for the reference run: alone on 2 cores when benchmarked, else the
+    test run's (one core beside another unit: longer, so the agenda never plans too little)."""
+    entry = measured.get("units", {}).get(unit_name) or {}
+    seconds = alone_seconds(entry)
+    return seconds if seconds is not None else entry.get("seconds") or 0
+
+
 def measured_training_minutes(unit_name: str, measured: dict) -> int:
-    """The unit's reference run on the test machine (whole run, one core of two), in minutes, up."""
-    seconds = (measured.get("units", {}).get(unit_name) or {}).get("seconds") or 0
-    return -(-round(seconds) // 60)
+    """The unit's reference run (``reference_run_seconds``), in minutes, rounded up."""
+    return -(-round(reference_run_seconds(unit_name, measured)) // 60)
 
 
 def schedule(
     lessons: list[Path],
     *,
+    measured: dict,
     every: int = 90,
     break_minutes: int = 10,
     day_minutes: int | None = None,
     days: int = 1,
-    measured: dict | None = None,
 ) -> Agenda:
     """Lay the lessons out in days, with a break before any lesson that would make more than
     `every` minutes of lessons in a row.
 
     Each lesson keeps its declared `teaching` and `exercises` minutes, except that the exercise of
     a unit's own lesson never gets less than the unit's measured training time (``results.json``).
-    A new day starts when the next lesson would end after ``day_minutes``.
+    A new day starts when the next lesson would end after ``day_minutes``. ``measured``: the
+    course's ``results.json``, loaded.
     """
-    measured = results.load() if measured is None else measured
     rows: list[AgendaRow] = []
     day, clock_minutes, since_break, day_ends = 1, 0, 0, []
     teaching_total = exercises_total = breaks = 0
@@ -203,19 +204,21 @@ def schedule(
     return Agenda(rows, day_ends, teaching_total, exercises_total, breaks, day_minutes, days)
 
 
-def track_agenda(track, course, units: list[Unit] | None = None) -> Agenda:
-    """The agenda of a track (``workshop.course.tracks``): its units' lessons, with the course's breaks."""
-    units = track.units() if units is None else units
+def track_agenda(track, plan, course: Course, units: list[Unit] | None = None) -> Agenda:
+    """The agenda of a track (``workshop.course.tracks``): its units' lessons, with the breaks of
+    ``plan`` (course.yml, ``tracks.load_course``) and the course's measured runs."""
+    units = track.units(checkout=course) if units is None else units
     return schedule(
-        track_lessons(units),
-        every=course.breaks.every,
-        break_minutes=course.breaks.minutes,
+        track_lessons(course, units),
+        measured=results.load(course.results_path),
+        every=plan.breaks.every,
+        break_minutes=plan.breaks.minutes,
         day_minutes=track.day_minutes,
         days=track.days,
     )
 
 
-def agenda_markdown(base: str = "", units: list[Unit] | None = None, track=None, course=None) -> str:
+def agenda_markdown(course: Course, base: str = "", units: list[Unit] | None = None, track=None, plan=None) -> str:
     """The agenda table of a track (the selected one by default), from the `teaching` and
     `exercises` minutes in each lesson's front matter, with breaks and days.
 
@@ -224,11 +227,11 @@ def agenda_markdown(base: str = "", units: list[Unit] | None = None, track=None,
     """
     from workshop.course import tracks
 
-    course = course or tracks.load_course()
-    track = track or tracks.selected_track(course=course)
-    units = track.units() if units is None else units
-    agenda = track_agenda(track, course, units)
-    exercises = {path.stem for path in EXERCISES_DIR.glob("*.py")} & {unit.name for unit in units}
+    plan = plan or tracks.load_course(checkout=course)
+    track = track or tracks.selected_track(course=plan, checkout=course)
+    units = track.units(checkout=course) if units is None else units
+    agenda = track_agenda(track, plan, course, units)
+    exercises = {path.stem for path in course.exercises_dir.glob("*.py")} & {unit.name for unit in units}
     lines = ["| Starts at | Lesson | Teaching | Exercises | Practice |", "|---:|---|---:|---:|---|"]
     raised, day = False, 1
     for row in agenda.rows:
@@ -261,14 +264,15 @@ def agenda_markdown(base: str = "", units: list[Unit] | None = None, track=None,
     fits = f" (days of {clock(agenda.day_minutes)} planned)" if agenda.day_minutes else ""
     lines.append(
         f"*{track.title}*: {clock(agenda.total)} of teaching and exercises, with {agenda.breaks} "
-        f"break{'s' if agenda.breaks != 1 else ''} of {course.breaks.minutes} min; {days}{fits}."
+        f"break{'s' if agenda.breaks != 1 else ''} of {plan.breaks.minutes} min; {days}{fits}."
     )
     if raised:
         lines += [
             "",
             (
-                "† More than the lesson declares: the reference solution alone trains this long "
-                "(measured by the last test run), and a learner's run takes at least as long."
+                "† More than the lesson declares: the reference solution takes this long (its run alone "
+                f"on {BUDGET_CORES} cores, or where that is not measured yet the last test run's), and a "
+                "learner's run takes at least as long."
             ),
         ]
     return "\n".join(lines) + "\n"
@@ -294,20 +298,21 @@ def unlink_outside_track(markdown: str, lessons: set[str], units: set[str]) -> s
     return UNIT_LINK.sub(replace, markdown)
 
 
-def published_reference(unit: Unit) -> str:
-    return unit.published
+def alone_text(entry: dict | None) -> str:
+    """The reference run alone on 2 cores, in words (HTML), or that it is not measured yet."""
+    seconds = alone_seconds(entry)
+    if seconds is None:
+        return "not measured yet (<code>scripts/benchmark.py</code> measures it)"
+    alone = entry["alone"]
+    cores = alone.get("cores", BUDGET_CORES)
+    return (
+        f"{seconds:.0f} s for the whole run alone on {cores} cores (start-up, training and scoring; "
+        f"benchmark of {html.escape(str(alone.get('measured', '?')))})"
+    )
 
 
-def cores_phrase(entry: dict) -> str:
-    """How the seconds were measured, when the run was pinned to fewer cores than the machine has."""
-    cores = entry.get("cores")
-    if cores == 1:
-        return "on one core, alongside another unit "
-    return f"on {cores} cores " if cores else ""
-
-
-def results_markdown(units: list[Unit]) -> str:
-    measured = results.load()
+def results_markdown(units: list[Unit], course: Course) -> str:
+    measured = results.load(course.results_path)
     environment = measured.get("environment", {})
     lines = [
         "---",
@@ -317,30 +322,46 @@ def results_markdown(units: list[Unit]) -> str:
         "",
         (
             "Each reference solution, trained by the last `make test` run and scored by the runner on "
-            "held-out data it controls (never read from what the notebook printed). *Seconds* is the "
-            "whole run: start-up, training and scoring. The test suite trains two solutions at a time, "
-            "each pinned to one core with one thread, which makes every value repeatable; a laptop "
-            "that gives one notebook all its cores is usually faster. *Published* is what the same "
-            "family of models is known to reach, for comparison."
+            "held-out data it controls (never read from what the notebook printed). Two times, on two "
+            "bases, never compared with each other:"
         ),
+        "",
+        (
+            f"- *Budget* and *Alone* are on {BUDGET_CORES} cores: the training budget the unit declares "
+            "for a 2-core laptop, and the whole reference run (start-up, training and scoring) timed by "
+            f"`scripts/benchmark.py` alone on a machine with {BUDGET_CORES} cores, as a learner runs it."
+        ),
+        (
+            "- *CPU-s (one core)* is what the reference run cost in the test suite, where two solutions "
+            "train at a time, each pinned to one core with one thread (which makes every value repeatable)."
+        ),
+        "",
+        "*Published* is what the same family of models is known to reach, for comparison.",
         "",
         '<div class="workshop-results" markdown>',
         "",
-        "| Unit | Goal | Reference value | Seconds | Published result |",
-        "|---|---|---:|---:|---|",
+        (
+            f"| Unit | Goal | Reference value | Budget ({BUDGET_CORES} cores) | Alone ({BUDGET_CORES} cores) "
+            "| CPU-s (one core) | Published result |"
+        ),
+        "|---|---|---:|---:|---:|---:|---|",
     ]
     for unit in units:
         entry = measured.get("units", {}).get(unit.name) or {}
         value = entry.get("value")
         if value is None:
-            value_text, seconds = "—", "—"
+            value_text = cpu = "—"
         else:
             mark = "met" if entry.get("met") else "**missed**"
             value_text = f"{value:.4f} ({mark})"
-            seconds = f"{entry.get('seconds', 0):.0f}"
+            cpu = f"{entry['cpu_seconds']:.0f}" if entry.get("cpu_seconds") is not None else "—"
+        seconds = alone_seconds(entry)
+        alone = f"{seconds:.0f} s" if seconds is not None else "not measured yet"
         exercise = f"[{unit.number:02d}. {unit.title}](exercises/{unit.name}.py)"
-        published = html.escape(published_reference(unit)) or "—"
-        lines.append(f"| {exercise} | `{unit.goal}` | {value_text} | {seconds} | {published} |")
+        published = html.escape(unit.published) or "—"
+        lines.append(
+            f"| {exercise} | `{unit.goal}` | {value_text} | {unit.budget_seconds} s | {alone} | {cpu} | {published} |"
+        )
     lines += ["", "</div>", ""]
     if environment:
         lines.append(
@@ -367,12 +388,14 @@ def link(files, page, src_uri: str) -> str:
     return files.get_file_from_path(src_uri).url_relative_to(page.file)
 
 
-def unit_card(unit: Unit, page, config, files, solution: bool) -> str:
-    measured = results.load().get("units", {}).get(unit.name)
+def unit_card(unit: Unit, page, config, files, solution: bool, course: Course) -> str:
+    """The facts at the head of a unit's exercise and solution pages: the budget and the reference's
+    time on the same basis (alone on 2 cores), its value, the data and the downloads."""
+    measured = results.load(course.results_path).get("units", {}).get(unit.name)
     if measured and measured.get("value") is not None:
         reference = (
-            f"<code>{unit.goal.metric} = {measured['value']:.4f}</code> in {measured['seconds']:.0f} s "
-            f"{cores_phrase(measured)}(last test run, {html.escape(measured.get('measured', ''))})"
+            f"<code>{unit.goal.metric} = {measured['value']:.4f}</code> "
+            f"(last test run, {html.escape(measured.get('measured', ''))})"
         )
     else:
         reference = "not measured yet (run <code>make test</code>)"
@@ -396,9 +419,10 @@ def unit_card(unit: Unit, page, config, files, solution: bool) -> str:
         )
     rows = [
         ("Goal", f"<code>{html.escape(str(unit.goal))}</code> on held-out data, scored by the runner"),
-        ("Budget", f"{unit.budget_seconds} s of training on a 2-core laptop CPU"),
+        ("Budget", f"{unit.budget_seconds} s of training on {BUDGET_CORES} cores (a 2-core laptop CPU)"),
+        ("Reference run", alone_text(measured)),
         ("Data", ", ".join(f"<code>{name}</code>" for name in unit.datasets)),
-        ("Reference solution", reference),
+        ("Reference value", reference),
         ("Check your work", f"<code>workshop check exercises/{unit.name}.ipynb</code>"),
     ]
     table = "".join(f'<tr><th scope="row">{name}</th><td>{value}</td></tr>' for name, value in rows)
