@@ -24,8 +24,7 @@ from pathlib import Path
 import pytest
 
 from workshop import cli
-from workshop.datasets import fetching
-from workshop.datasets import manifest as data
+from workshop.datasets import fetching, manifest
 
 REPO = Path(__file__).resolve().parents[1]
 # Read before the fixture below clears WORKSHOP_DATA_MIRROR for each test.
@@ -52,7 +51,8 @@ def closed_port_url() -> str:
 def use_manifest(monkeypatch, path: Path, text: str) -> None:
     """Write a manifest, load it with the real loader and make it the one `workshop.datasets.manifest` uses."""
     path.write_text(text)
-    monkeypatch.setattr(data, "DATASETS", data.load_manifest(path))
+    tables = manifest.load_manifest(path)
+    monkeypatch.setattr(manifest, "datasets", lambda: tables)
 
 
 def listing(folder: Path) -> set[str]:
@@ -65,11 +65,11 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("WORKSHOP_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     monkeypatch.delenv("WORKSHOP_DATA_MIRROR", raising=False)
-    offline = copy.deepcopy(data.DATASETS)
+    offline = copy.deepcopy(manifest.datasets())
     for dataset in offline.values():
         for entry in dataset["files"]:
             entry["url"] = f"{closed_port_url()}/{entry['name']}"
-    monkeypatch.setattr(data, "DATASETS", offline)
+    monkeypatch.setattr(manifest, "datasets", lambda: offline)
 
 
 @pytest.fixture
@@ -104,15 +104,15 @@ def http_folder(tmp_path):
 
 
 def test_manifest_describes_every_dataset():
-    manifest = data.load_manifest()
-    assert set(manifest) == DATASET_NAMES
-    for name, dataset in manifest.items():
+    tables = manifest.load_manifest()
+    assert set(tables) == DATASET_NAMES
+    for name, dataset in tables.items():
         for key in ("description", "licence", "citation", "homepage"):
             assert dataset[key].strip() and "\n" not in dataset[key], (name, key)
         for entry in dataset["files"]:
             assert entry["url"].startswith("https://") and entry["url"].endswith(entry["name"]), entry
             assert re.fullmatch("[0-9a-f]{64}", entry["sha256"]), entry
-    imdb_tarball = manifest["imdb"]["files"][0]
+    imdb_tarball = tables["imdb"]["files"][0]
     assert imdb_tarball["sha256"] == "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"
     assert imdb_tarball["mirror"]["sha256"] != imdb_tarball["sha256"]
 
@@ -128,7 +128,7 @@ def test_manifest_checksums_match_the_mirror(capsys):
         if line.split("  ")[1].split("/")[0] in DATASET_NAMES
     }
     assert mirror_lines <= printed
-    for name, dataset in data.DATASETS.items():
+    for name, dataset in manifest.datasets().items():
         for entry in dataset["files"]:
             mirror_copy = entry.get("mirror", entry)
             assert (MIRROR / name / mirror_copy["name"]).stat().st_size == mirror_copy["size"]
@@ -147,20 +147,20 @@ def test_list_shows_files_sizes_and_licences(capsys):
 
 
 def test_data_dir_follows_the_environment(tmp_path, monkeypatch):
-    assert data.data_dir() == tmp_path / "data"
+    assert manifest.data_dir() == tmp_path / "data"
     monkeypatch.delenv("WORKSHOP_DATA_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    assert data.data_dir() == tmp_path / "cache" / "keras-workshop" / "datasets"
+    assert manifest.data_dir() == tmp_path / "cache" / "keras-workshop" / "datasets"
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert data.data_dir() == tmp_path / "home" / ".cache" / "keras-workshop" / "datasets"
+    assert manifest.data_dir() == tmp_path / "home" / ".cache" / "keras-workshop" / "datasets"
 
 
 def test_dataset_dir_says_how_to_fetch_a_missing_dataset():
-    with pytest.raises(data.DataError, match="run `workshop fetch auto-mpg`"):
-        data.dataset_dir("auto-mpg")
-    with pytest.raises(data.DataError, match="There is no dataset 'nope'"):
-        data.dataset_dir("nope")
+    with pytest.raises(manifest.DataError, match="run `workshop fetch auto-mpg`"):
+        manifest.dataset_dir("auto-mpg")
+    with pytest.raises(manifest.DataError, match="There is no dataset 'nope'"):
+        manifest.dataset_dir("nope")
 
 
 # --- fetching from a mirror --------------------------------------------------------------------
@@ -171,12 +171,12 @@ def test_fetch_from_the_mirror_lands_verified_files_and_a_second_fetch_is_a_no_o
     monkeypatch.setenv("WORKSHOP_DATA_MIRROR", str(MIRROR))
     folders = fetching.fetch(["auto-mpg"], progress=False)
 
-    folder = data.data_dir() / "auto-mpg"
-    assert folders == {"auto-mpg": folder} and data.dataset_dir("auto-mpg") == folder
+    folder = manifest.data_dir() / "auto-mpg"
+    assert folders == {"auto-mpg": folder} and manifest.dataset_dir("auto-mpg") == folder
     assert listing(folder) == {"auto-mpg.data", "auto-mpg.names"}
-    for entry in data.DATASETS["auto-mpg"]["files"]:
+    for entry in manifest.dataset("auto-mpg")["files"]:
         assert sha256((folder / entry["name"]).read_bytes()) == entry["sha256"]
-    assert data.file_path("auto-mpg", "auto-mpg.data") == folder / "auto-mpg.data"
+    assert manifest.file_path("auto-mpg", "auto-mpg.data") == folder / "auto-mpg.data"
     assert "copied from the mirror" in capsys.readouterr().out
 
     # Without the mirror, and with every URL refused, only a no-op can succeed.
@@ -191,7 +191,7 @@ def test_fetch_from_the_mirror_lands_verified_files_and_a_second_fetch_is_a_no_o
 @pytest.mark.parametrize("damage", ["flipped bytes", "truncated"])
 def test_a_corrupt_file_on_disk_is_detected_and_fetched_again(damage, capsys):
     fetching.fetch(["auto-mpg"], mirror=MIRROR, progress=False)
-    target = data.data_dir() / "auto-mpg" / "auto-mpg.data"
+    target = manifest.data_dir() / "auto-mpg" / "auto-mpg.data"
     good = target.read_bytes()
     with open(target, "r+b") as file:
         if damage == "truncated":
@@ -199,8 +199,8 @@ def test_a_corrupt_file_on_disk_is_detected_and_fetched_again(damage, capsys):
         else:
             file.seek(1000)
             file.write(bytes(255 - byte for byte in good[1000:1010]))
-    with pytest.raises(data.DataError, match="changed since it was verified"):
-        data.dataset_dir("auto-mpg")
+    with pytest.raises(manifest.DataError, match="changed since it was verified"):
+        manifest.dataset_dir("auto-mpg")
     capsys.readouterr()
 
     fetching.fetch(["auto-mpg"], mirror=MIRROR, progress=False)
@@ -209,20 +209,20 @@ def test_a_corrupt_file_on_disk_is_detected_and_fetched_again(damage, capsys):
     assert "auto-mpg/auto-mpg.data: the file on disk is corrupt" in captured.err
     assert "auto-mpg/auto-mpg.data: copied from the mirror" in captured.out
     assert target.read_bytes() == good
-    assert data.dataset_dir("auto-mpg") == target.parent
+    assert manifest.dataset_dir("auto-mpg") == target.parent
 
 
 @needs_mirror
 def test_a_corrupt_file_with_no_source_to_repair_it_is_removed_not_used():
     fetching.fetch(["auto-mpg"], mirror=MIRROR, progress=False)
-    target = data.data_dir() / "auto-mpg" / "auto-mpg.names"
+    target = manifest.data_dir() / "auto-mpg" / "auto-mpg.names"
     target.write_bytes(b"not the names file")
 
-    with pytest.raises(data.DataError, match="auto-mpg/auto-mpg.names: no mirror was given"):
+    with pytest.raises(manifest.DataError, match="auto-mpg/auto-mpg.names: no mirror was given"):
         fetching.fetch(["auto-mpg"], progress=False)
     assert listing(target.parent) == {"auto-mpg.data"}
-    with pytest.raises(data.DataError, match="run `workshop fetch auto-mpg`"):
-        data.dataset_dir("auto-mpg")
+    with pytest.raises(manifest.DataError, match="run `workshop fetch auto-mpg`"):
+        manifest.dataset_dir("auto-mpg")
 
 
 def test_a_corrupt_mirror_copy_is_an_error_naming_the_file_and_both_hashes(tmp_path, capsys):
@@ -230,7 +230,7 @@ def test_a_corrupt_mirror_copy_is_an_error_naming_the_file_and_both_hashes(tmp_p
     (mirror / "auto-mpg").mkdir(parents=True)
     bad_copy = mirror / "auto-mpg" / "auto-mpg.data"
     bad_copy.write_bytes(b'18.0 8 307.0 130.0 3504. 12.0 70 1\t"a truncated copy"\n')
-    expected = data.DATASETS["auto-mpg"]["files"][0]["sha256"]
+    expected = manifest.dataset("auto-mpg")["files"][0]["sha256"]
 
     assert cli.main(["fetch", "auto-mpg", "--mirror", str(mirror)]) == 2
 
@@ -238,13 +238,13 @@ def test_a_corrupt_mirror_copy_is_an_error_naming_the_file_and_both_hashes(tmp_p
     assert str(bad_copy) in err and expected in err and sha256(bad_copy.read_bytes()) in err
     assert "has no auto-mpg/auto-mpg.names" in err  # the mirror lacks the second file
     assert "Traceback" not in err
-    assert listing(data.data_dir() / "auto-mpg") == set()
+    assert listing(manifest.data_dir() / "auto-mpg") == set()
 
 
 def test_no_reachable_source_names_the_mirror_option_the_dataset_and_the_url(capsys):
-    url = data.DATASETS["tinyshakespeare"]["files"][0]["url"]
+    url = manifest.dataset("tinyshakespeare")["files"][0]["url"]
 
-    with pytest.raises(data.DataError) as raised:
+    with pytest.raises(manifest.DataError) as raised:
         fetching.fetch(["tinyshakespeare"], progress=False)
     message = str(raised.value)
     assert "tinyshakespeare/input.txt" in message and url in message
@@ -287,8 +287,8 @@ def test_a_download_over_http_is_verified_and_written_atomically(http_folder, tm
     fetching.fetch(["served"], progress=False)
 
     assert f"served/notes.txt: downloaded from {url}/notes.txt" in capsys.readouterr().out
-    assert listing(data.data_dir() / "served") == {"notes.txt"}
-    assert data.file_path("served", "notes.txt").read_bytes() == content
+    assert listing(manifest.data_dir() / "served") == {"notes.txt"}
+    assert manifest.file_path("served", "notes.txt").read_bytes() == content
 
 
 @pytest.mark.parametrize(
@@ -304,9 +304,9 @@ def test_a_failed_or_corrupt_download_leaves_nothing_behind(http_folder, tmp_pat
     (folder / "notes.txt").write_bytes(b"not what the manifest promises")
     use_manifest(monkeypatch, tmp_path / "manifest.toml", served_manifest(url, path, sha256(b"the real notes")))
 
-    with pytest.raises(data.DataError, match=re.escape(reason)):
+    with pytest.raises(manifest.DataError, match=re.escape(reason)):
         fetching.fetch(["served"], progress=False)
-    assert listing(data.data_dir() / "served") == set()
+    assert listing(manifest.data_dir() / "served") == set()
 
 
 # --- Keras ---------------------------------------------------------------------------------------
@@ -325,8 +325,8 @@ def test_keras_fashion_mnist_loader_works_offline_after_fetch(tmp_path):
 
     assert not good_copy.is_symlink()
     for name in ("train-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
-        assert (keras_dir / name).resolve() == data.file_path("fashion-mnist", name)
-    assert listing(keras_dir) == {entry["name"] for entry in data.DATASETS["fashion-mnist"]["files"]}
+        assert (keras_dir / name).resolve() == manifest.file_path("fashion-mnist", name)
+    assert listing(keras_dir) == {entry["name"] for entry in manifest.dataset("fashion-mnist")["files"]}
     check = (
         "import keras\n"
         "(x_train, y_train), (x_test, y_test) = keras.datasets.fashion_mnist.load_data()\n"
@@ -342,10 +342,10 @@ def test_keras_fashion_mnist_loader_works_offline_after_fetch(tmp_path):
 
 @needs_mirror
 def test_keras_cache_dot_links_into_the_keras_datasets_folder_itself(tmp_path):
-    # keras.utils.get_file("auto-mpg.data", url) looks for $KERAS_HOME/datasets/auto-mpg.data.
+    # keras.utils.get_file("auto-mpg.data", url) looks for $KERAS_HOME/datasets/auto-mpg.manifest.
     fetching.fetch(["auto-mpg"], mirror=MIRROR, progress=False)
     keras_file = tmp_path / "keras" / "datasets" / "auto-mpg.data"
-    assert keras_file.resolve() == data.file_path("auto-mpg", "auto-mpg.data")
+    assert keras_file.resolve() == manifest.file_path("auto-mpg", "auto-mpg.data")
 
 
 # --- unpacking -----------------------------------------------------------------------------------
@@ -393,7 +393,7 @@ url = "{closed_port_url()}/reviews_v1.tar.gz"
 mirror = {{ name = "reviews_small.tar.gz", sha256 = "{sha256((mirror / "reviews" / "reviews_small.tar.gz").read_bytes())}" }}
 """,
     )
-    dataset_folder = data.data_dir() / "reviews"
+    dataset_folder = manifest.data_dir() / "reviews"
     unpacked = dataset_folder / "aclImdb"
     reviews = {"train/pos/0_9.txt", "train/neg/1_2.txt", "test/pos/3_8.txt", "test/neg/4_1.txt"}
 
@@ -402,11 +402,11 @@ mirror = {{ name = "reviews_small.tar.gz", sha256 = "{sha256((mirror / "reviews"
 
     fetching.fetch(["reviews"], mirror=mirror, progress=False)
     assert "unpacked 4 files" in capsys.readouterr().out
-    assert unpacked_files() == reviews | {data.UNPACKED_MARKER}
+    assert unpacked_files() == reviews | {manifest.UNPACKED_MARKER}
     assert (unpacked / "train" / "pos" / "0_9.txt").read_text() == "Loved it."
     assert listing(dataset_folder) == {"reviews_small.tar.gz", "aclImdb"}
-    assert data.dataset_dir("reviews") == dataset_folder
-    assert data.file_path("reviews", "reviews_v1.tar.gz") == dataset_folder / "reviews_small.tar.gz"
+    assert manifest.dataset_dir("reviews") == dataset_folder
+    assert manifest.file_path("reviews", "reviews_v1.tar.gz") == dataset_folder / "reviews_small.tar.gz"
 
     inode = unpacked.stat().st_ino
     fetching.fetch(["reviews"], progress=False)
@@ -415,25 +415,25 @@ mirror = {{ name = "reviews_small.tar.gz", sha256 = "{sha256((mirror / "reviews"
     # A review deleted by hand: the folder is incomplete and is unpacked again.
     (unpacked / "test" / "neg" / "4_1.txt").unlink()
     fetching.fetch(["reviews"], progress=False)
-    assert "unpacked 4 files" in capsys.readouterr().out and unpacked_files() == reviews | {data.UNPACKED_MARKER}
+    assert "unpacked 4 files" in capsys.readouterr().out and unpacked_files() == reviews | {manifest.UNPACKED_MARKER}
 
     # A killed run: no marker in the folder and a staging folder left beside it.
-    (unpacked / data.UNPACKED_MARKER).unlink()
+    (unpacked / manifest.UNPACKED_MARKER).unlink()
     (dataset_folder / ".aclImdb.unpacking-killed" / "aclImdb").mkdir(parents=True)
-    with pytest.raises(data.DataError, match="not unpacked"):
-        data.dataset_dir("reviews")
+    with pytest.raises(manifest.DataError, match="not unpacked"):
+        manifest.dataset_dir("reviews")
     fetching.fetch(["reviews"], progress=False)
     assert "unpacked 4 files" in capsys.readouterr().out
     assert listing(dataset_folder) == {"reviews_small.tar.gz", "aclImdb"}
-    assert unpacked_files() == reviews | {data.UNPACKED_MARKER}
+    assert unpacked_files() == reviews | {manifest.UNPACKED_MARKER}
 
 
 @needs_mirror
 def test_the_mirrors_imdb_archive_unpacks_to_the_labelled_reviews():
     """The real 28 MB archive: 50,000 small files, about 10 s."""
     fetching.fetch(["imdb"], mirror=MIRROR, progress=False)
-    unpacked = data.dataset_dir("imdb") / "aclImdb"
-    assert sorted(path.name for path in unpacked.iterdir()) == [data.UNPACKED_MARKER, "test", "train"]
+    unpacked = manifest.dataset_dir("imdb") / "aclImdb"
+    assert sorted(path.name for path in unpacked.iterdir()) == [manifest.UNPACKED_MARKER, "test", "train"]
     for split in ("train", "test"):
         assert sorted(path.name for path in (unpacked / split).iterdir()) == ["neg", "pos"]
         for label in ("pos", "neg"):
@@ -465,9 +465,9 @@ url = "{closed_port_url()}/reviews_v1.tar.gz"
     )
     keras_datasets = tmp_path / "keras" / "datasets"
     fetching.fetch(["reviews"], mirror=mirror, progress=False)
-    assert (keras_datasets / "aclImdb").resolve() == data.dataset_dir("reviews") / "aclImdb"
+    assert (keras_datasets / "aclImdb").resolve() == manifest.dataset_dir("reviews") / "aclImdb"
     assert (keras_datasets / "aclImdb" / "train" / "pos" / "0_9.txt").read_text() == "Loved it."
-    assert (keras_datasets / "reviews_v1.tar.gz").resolve() == data.file_path("reviews", "reviews_v1.tar.gz")
+    assert (keras_datasets / "reviews_v1.tar.gz").resolve() == manifest.file_path("reviews", "reviews_v1.tar.gz")
 
     # A folder the learner unpacked there themselves is left alone.
     (keras_datasets / "aclImdb").unlink()
@@ -534,13 +534,13 @@ url = "{closed_port_url()}/reviews_v1.tar.gz"
 """,
     )
     before = set(tmp_path.rglob("*"))
-    with pytest.raises(data.DataError, match="not safe to unpack"):
+    with pytest.raises(manifest.DataError, match="not safe to unpack"):
         fetching.fetch(["reviews"], mirror=mirror, progress=False)
-    dataset_folder = data.data_dir() / "reviews"
+    dataset_folder = manifest.data_dir() / "reviews"
     # Only the verified archive (and the verification record) is left: no folder, no staging, nothing outside.
     assert listing(dataset_folder) == {"reviews_v1.tar.gz"}
     created = {path for path in set(tmp_path.rglob("*")) - before if dataset_folder not in path.parents}
-    assert created <= {dataset_folder, data.data_dir(), data.data_dir() / data.STATE_FILENAME}, created
+    assert created <= {dataset_folder, manifest.data_dir(), manifest.data_dir() / manifest.STATE_FILENAME}, created
     assert not Path("/workshop-evil/aclImdb/train/pos/evil.txt").exists() and not (tmp_path / "evil.txt").exists()
 
 

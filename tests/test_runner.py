@@ -14,7 +14,7 @@ import sys
 import pytest
 
 from workshop.course.units import REPO, load_unit
-from workshop.running import protocol
+from workshop.running import figure_schemes, protocol
 from workshop.running.runner import run_unit
 
 UNIT = "02_fashion_mnist_logreg"
@@ -111,6 +111,21 @@ def test_check_json_output(tmp_path):
     for key in ("unit", "metric", "value", "goal", "met", "seconds", "status", "message"):
         assert key in report
     assert report["unit"] == UNIT and report["goal"] == ">= 0.84" and report["met"] is False
+
+
+def test_a_run_kept_for_the_site_captures_each_figure_in_both_colour_schemes(tmp_path):
+    """The kernel-side capture (workshop.running.figure_schemes), installed by the setup cell."""
+    figure = "\n# %%\nimport matplotlib.pyplot as plt\nplt.plot([0, 1], [1, 0])\nplt.title('loss')\nplt.show()\n"
+    result = check(tmp_path, UNTRAINED + figure, executed_path=tmp_path / "executed.ipynb")
+    assert result.status == "ok", result.message
+    executed = json.loads((tmp_path / "executed.ipynb").read_text())
+    images = [
+        output
+        for cell in executed["cells"]
+        for output in cell.get("outputs", [])
+        if "image/png" in output.get("data", {})
+    ]
+    assert len(images) == 1 and figure_schemes.METADATA_KEY in images[0]["metadata"]["image/png"]
 
 
 # --- the runner's own faults ---------------------------------------------------------------------

@@ -2,13 +2,16 @@
 
 The one place the course writes files that others read while it runs (the gradebook, caches,
 downloaded datasets, the executed notebooks, the site's exports): everything goes through a
-temporary file beside the target, flushed to disk, then renamed over it.
+temporary file beside the target, flushed to disk, then renamed over it. ``link_or_copy`` puts a
+file's twin in place the same way (the learner views of the data, built from the verified files).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -65,3 +68,27 @@ def create_once(path: str | os.PathLike, content: bytes, *, mode: int = 0o644) -
         return True
     finally:
         os.unlink(temporary)
+
+
+def link_or_copy(source: str | os.PathLike, target: str | os.PathLike) -> Path:
+    """Make ``target`` a file with ``source``'s content: a hard link where the file system allows one
+    (instant, no space), else a copy with its permissions and times (``shutil.copy2``).
+
+    It appears whole, replacing a file already at ``target``. Never a symbolic link: the grading
+    sandbox hides the folder a link would point into. A hard link shares the inode, so a file that
+    must stay independent of its source (the scorer's held-out data) is copied, not passed here.
+    Usable as ``shutil.copytree``'s ``copy_function``.
+    """
+    source, target = Path(source), Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.partial")
+    try:
+        try:
+            os.link(source, temporary)
+        except OSError:  # another device, or a file system without hard links
+            shutil.copy2(source, temporary)
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return target

@@ -239,7 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(handler=command_check)
 
-    from workshop.datasets.manifest import DATASETS
+    from workshop.datasets.manifest import datasets
 
     fetch = commands.add_parser(
         "fetch",
@@ -247,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Fetch and verify the course datasets.",
     )
     fetch.add_argument(
-        "names", nargs="*", metavar="NAME", help=f"datasets to fetch (default: all of {', '.join(DATASETS)})"
+        "names", nargs="*", metavar="NAME", help=f"datasets to fetch (default: all of {', '.join(datasets())})"
     )
     fetch.add_argument(
         "--mirror",

@@ -6,6 +6,10 @@ instructor's laptop serving one over HTTP: `--mirror http://INSTRUCTOR:8080/`) o
 upstream. Every file is checked against the sha256 in the manifest and written
 atomically, so a partial or corrupt file is never used. Files already on disk are re-verified on
 each fetch; a small state file caches those checks by (size, mtime_ns) so that a re-run is instant.
+
+What a dataset holds and what was verified are ``workshop.datasets.manifest``'s (its public
+``datasets()``, ``copies()``, ``Verified``, ``ready_copies()``...); this module only brings files
+in, checks them and unpacks them.
 """
 
 from __future__ import annotations
@@ -30,21 +34,8 @@ from typing import BinaryIO
 from tqdm import tqdm
 
 from workshop import atomic
-from workshop.datasets import manifest as data
-from workshop.datasets.manifest import (
-    STATE_FILENAME,
-    UNPACKED_MARKER,
-    DataError,
-    _copies,
-    _Copy,
-    _dataset,
-    _load_state,
-    _ready_copies,
-    _recorded_as_verified,
-    _stat_signature,
-    _unpacked_from,
-    data_dir,
-)
+from workshop.datasets import manifest
+from workshop.datasets.manifest import UNPACKED_MARKER, Copy, DataError, Verified, copies, data_dir, unpacked_marker
 
 # urllib applies this to the connection and to each read: a dead network fails within seconds,
 # while a slow but live download keeps going.
@@ -61,15 +52,6 @@ MIRROR_HINT = (
 def _keras_home() -> Path:
     # The same rule as keras/src/backend/config.py, so our links land where load_data() looks.
     return Path(os.environ.get("KERAS_HOME", "~/.keras")).expanduser()
-
-
-def _save_state(root: Path, state: dict[str, dict]) -> None:
-    with atomic.replacing(root / STATE_FILENAME) as state_file:
-        state_file.write(json.dumps(state, indent=1, sort_keys=True).encode())
-
-
-def _record_verified(state: dict, copy: _Copy, path: Path) -> None:
-    state[copy.key] = {"sha256": copy.sha256, **_stat_signature(path)}
 
 
 def _sha256_of(path: Path) -> str:
@@ -141,30 +123,30 @@ class _Unavailable(Exception):
         self.reasons = reasons
 
 
-def _verified_local_copy(root: Path, copies: list[_Copy], state: dict) -> _Copy | None:
+def _verified_local_copy(root: Path, candidates: list[Copy], verified: Verified) -> Copy | None:
     """The copy already on disk that matches its checksum; corrupt copies are deleted."""
-    for copy in copies:
+    for copy in candidates:
         path = root / copy.key
         if not path.is_file():
             continue
-        if _recorded_as_verified(state, copy, path):
+        if verified.holds(copy):
             return copy
         actual = _sha256_of(path)
         if actual == copy.sha256:
-            _record_verified(state, copy, path)
+            verified.record(copy)
             return copy
         print(
             f"{copy.key}: the file on disk is corrupt (sha256 {actual}, expected {copy.sha256}); fetching it again.",
             file=sys.stderr,
         )
         path.unlink()
-        state.pop(copy.key, None)
+        verified.forget(copy)
     return None
 
 
-def _copy_from_mirror(root: Path, copies: list[_Copy], mirror: Path, url: str, progress: bool) -> _Copy:
-    """Copy the first of `copies` the mirror holds; raise _Unavailable with the reason if none."""
-    for copy in copies:
+def _copy_from_mirror(root: Path, candidates: list[Copy], mirror: Path, url: str, progress: bool) -> Copy:
+    """Copy the first of `candidates` the mirror holds; raise _Unavailable with the reason if none."""
+    for copy in candidates:
         source = mirror / copy.key
         if not source.is_file():
             continue
@@ -184,23 +166,23 @@ def _copy_from_mirror(root: Path, copies: list[_Copy], mirror: Path, url: str, p
         os.utime(root / copy.key, ns=(source_mtime_ns, source_mtime_ns))
         print(f"{copy.key}: copied from the mirror {mirror}")
         return copy
-    names = " or ".join(copy.filename for copy in copies)
-    raise _Unavailable(copies[0].key, [f"the mirror {mirror} has no {copies[0].dataset}/{names}"])
+    names = " or ".join(copy.filename for copy in candidates)
+    raise _Unavailable(candidates[0].key, [f"the mirror {mirror} has no {candidates[0].dataset}/{names}"])
 
 
 def _is_url(mirror: object) -> bool:
     return isinstance(mirror, str) and mirror.startswith(("http://", "https://"))
 
 
-def _mirror_url(base: str, copy: _Copy) -> str:
+def _mirror_url(base: str, copy: Copy) -> str:
     return base.rstrip("/") + "/" + urllib.parse.quote(copy.key)
 
 
-def _copy_from_http_mirror(root: Path, copies: list[_Copy], base: str, url: str, progress: bool) -> _Copy:
-    """Download the first of `copies` that the mirror served over HTTP (`python -m http.server` on
+def _copy_from_http_mirror(root: Path, candidates: list[Copy], base: str, url: str, progress: bool) -> Copy:
+    """Download the first of `candidates` that the mirror served over HTTP (`python -m http.server` on
     the instructor's laptop) holds; every byte is checked against the manifest's sha256."""
     reasons = []
-    for copy in copies:
+    for copy in candidates:
         source = _mirror_url(base, copy)
         request = urllib.request.Request(source, headers={"User-Agent": "keras-workshop-fetch"})
         try:
@@ -228,10 +210,10 @@ def _copy_from_http_mirror(root: Path, copies: list[_Copy], base: str, url: str,
             ) from None
         print(f"{copy.key}: fetched from the mirror {base}")
         return copy
-    raise _Unavailable(copies[0].key, reasons[-1:] or [f"the mirror {base} has no {copies[0].key}"])
+    raise _Unavailable(candidates[0].key, reasons[-1:] or [f"the mirror {base} has no {candidates[0].key}"])
 
 
-def _download(root: Path, upstream: _Copy, url: str, progress: bool) -> _Copy:
+def _download(root: Path, upstream: Copy, url: str, progress: bool) -> Copy:
     request = urllib.request.Request(url, headers={"User-Agent": "keras-workshop-fetch"})
     try:
         with urllib.request.urlopen(request, timeout=NETWORK_TIMEOUT_S) as response:
@@ -253,11 +235,11 @@ def _download(root: Path, upstream: _Copy, url: str, progress: bool) -> _Copy:
 
 
 def _fetch_file(
-    root: Path, dataset_name: str, entry: dict, mirror: Path | str | None, state: dict, progress: bool
-) -> _Copy:
+    root: Path, dataset_name: str, entry: dict, mirror: Path | str | None, verified: Verified, progress: bool
+) -> Copy:
     """Make sure one manifest file is on disk and verified; return the copy that is there."""
-    copies = _copies(dataset_name, entry)
-    copy = _verified_local_copy(root, copies, state)
+    candidates = copies(dataset_name, entry)
+    copy = _verified_local_copy(root, candidates, verified)
     if copy is not None:
         return copy
     reasons = ["no mirror was given"]
@@ -265,19 +247,19 @@ def _fetch_file(
         # The mirror's own repackaging first: it is what a course mirror holds.
         from_mirror = _copy_from_http_mirror if _is_url(mirror) else _copy_from_mirror
         try:
-            copy = from_mirror(root, copies[::-1], mirror, entry["url"], progress)
+            copy = from_mirror(root, candidates[::-1], mirror, entry["url"], progress)
         except _Unavailable as unavailable:
             reasons = unavailable.reasons
     if copy is None:
         try:
-            copy = _download(root, copies[0], entry["url"], progress)
+            copy = _download(root, candidates[0], entry["url"], progress)
         except _Unavailable as unavailable:
-            raise _Unavailable(copies[0].key, reasons + unavailable.reasons) from None
-    _record_verified(state, copy, root / copy.key)
+            raise _Unavailable(candidates[0].key, reasons + unavailable.reasons) from None
+    verified.record(copy)
     return copy
 
 
-def _link_into_keras_cache(root: Path, dataset: dict, ready: dict[str, _Copy], progress: bool) -> None:
+def _link_into_keras_cache(root: Path, dataset: dict, ready: dict[str, Copy], progress: bool) -> None:
     """Point $KERAS_HOME/datasets/<keras_cache>/<file> at our verified files.
 
     keras.datasets loaders look there first and only check that the files exist, so after this
@@ -329,8 +311,8 @@ def _link_folder_into_keras_cache(root: Path, name: str, dataset: dict) -> None:
     os.replace(temporary_link, link)
 
 
-def _is_unpacked(folder: Path, archive: _Copy) -> bool:
-    marker = _unpacked_from(folder)
+def _is_unpacked(folder: Path, archive: Copy) -> bool:
+    marker = unpacked_marker(folder)
     if marker is None or marker.get("sha256") != archive.sha256:
         return False
     # Also catch files deleted after unpacking: counting 50,000 names takes a fraction of a second.
@@ -388,7 +370,7 @@ def extract_regular_file(tar: tarfile.TarFile, member: tarfile.TarInfo, folder: 
     os.chmod(target, 0o644)
 
 
-def _unpack(root: Path, dataset_name: str, unpack: dict, archive: _Copy, progress: bool) -> None:
+def _unpack(root: Path, dataset_name: str, unpack: dict, archive: Copy, progress: bool) -> None:
     """Extract the archive's wanted members into <dataset>/<folder>, atomically and once.
 
     The marker is written inside a staging folder before the staging folder is renamed into place,
@@ -463,9 +445,9 @@ def fetch(
     http:// URL of one served over the room's network, tried before the network. Raises DataError, with a message saying what to do, if any file
     could not be fetched; the other datasets are still fetched.
     """
-    names = [names] if isinstance(names, str) else list(names or data.DATASETS)
+    names = [names] if isinstance(names, str) else list(names or manifest.datasets())
     for name in names:
-        _dataset(name)
+        manifest.dataset(name)
     mirror_folder = _mirror_folder(mirror)
     root = data_dir()
     try:
@@ -474,19 +456,19 @@ def fetch(
         raise DataError(
             f"Cannot create the data folder {root} ({_describe(error)}). Set WORKSHOP_DATA_DIR to a writable folder."
         ) from None
-    state = _load_state(root)
+    verified = Verified.load(root)
     failures: list[str] = []
     failed_names: list[str] = []
     ready_folders = {}
     try:
         try:
             for name in names:
-                dataset = data.DATASETS[name]
+                dataset = manifest.dataset(name)
                 (root / name).mkdir(exist_ok=True)
-                ready: dict[str, _Copy] = {}
+                ready: dict[str, Copy] = {}
                 for entry in dataset["files"]:
                     try:
-                        ready[entry["name"]] = _fetch_file(root, name, entry, mirror_folder, state, progress)
+                        ready[entry["name"]] = _fetch_file(root, name, entry, mirror_folder, verified, progress)
                     except _Unavailable as unavailable:
                         failures.append(str(unavailable))
                 if len(ready) < len(dataset["files"]):
@@ -503,7 +485,7 @@ def fetch(
                 print(f"{name}: ready in {root / name}")
         finally:
             # Also after a failure: what was verified so far stays verified.
-            _save_state(root, state)
+            verified.save()
     except OSError as error:
         # Network and mirror errors are handled per file above; this is the local disk.
         raise DataError(
@@ -520,24 +502,24 @@ def fetch(
     return ready_folders
 
 
-def _copy_line(copy: _Copy) -> str:
+def _copy_line(copy: Copy) -> str:
     size = f"{copy.size:,} bytes" if copy.size is not None else "size unknown"
     return f"{copy.filename}  {size}  sha256 {copy.sha256}"
 
 
 def _print_list(names: list[str]) -> None:
     root = data_dir()
-    state = _load_state(root)
+    verified = Verified.load(root)
     for name in names:
-        dataset = data.DATASETS[name]
+        dataset = manifest.dataset(name)
         try:
-            _ready_copies(name, root, state)
+            manifest.ready_copies(name, verified)
             status = f"fetched in {root / name}"
         except DataError:
             status = "not fetched"
         print(f"{name} ({status})\n  {dataset['description']}\n  licence: {dataset['licence']}")
         for entry in dataset["files"]:
-            upstream, *mirror_copy = _copies(name, entry)
+            upstream, *mirror_copy = copies(name, entry)
             print(f"  {_copy_line(upstream)}\n    from {entry['url']}")
             if mirror_copy:
                 print(f"  {_copy_line(mirror_copy[0])}\n    the course mirror's repackaging")
@@ -546,15 +528,15 @@ def _print_list(names: list[str]) -> None:
 def run_fetch(args: argparse.Namespace) -> int:
     """Run `workshop fetch` with parsed arguments: 0 on success, 2 with a message on stderr."""
     try:
-        names = args.names or list(data.DATASETS)
+        names = args.names or list(manifest.datasets())
         for name in names:
-            _dataset(name)
+            manifest.dataset(name)
         if args.list:
             _print_list(names)
         elif args.checksums:
             for name in names:
-                for entry in data.DATASETS[name]["files"]:
-                    for copy in _copies(name, entry):
+                for entry in manifest.dataset(name)["files"]:
+                    for copy in copies(name, entry):
                         print(f"{copy.sha256}  {copy.key}")
         else:
             fetch(names, mirror=args.mirror)

@@ -1,18 +1,25 @@
-"""The course datasets: the manifest (datasets.toml) and where each dataset's files are.
+"""The course datasets: the manifest (``datasets.toml``) and the verified files on this machine.
 
-This is what the tasks read inside the scorer: ``dataset_dir(name)`` and ``file_path(name,
-filename)`` give the verified local copy, or raise ``DataError`` telling the learner to run
-``workshop fetch NAME`` when the data is missing or has changed since it was verified. Fetching
-itself (mirror, download, checksums, unpacking) is ``workshop.datasets.fetching``.
+This is the read side, what tasks and lessons use (also inside the scorer): :func:`dataset_dir`
+and :func:`file_path` give the verified local copy, or raise ``DataError`` telling the learner to
+run ``workshop fetch NAME`` when the data is missing or has changed since it was verified. It also
+owns the record of what was verified (:class:`Verified`, the data dir's ``.verified.json``) and the
+marker of a finished unpack, which ``workshop.datasets.fetching`` (mirror, download, checksums,
+unpacking) writes through this module's public names.
+
+The manifest is read when first needed (:func:`datasets`), never at import.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from workshop import atomic
 
 MANIFEST_PATH = Path(__file__).with_name("datasets.toml")
 STATE_FILENAME = ".verified.json"
@@ -26,9 +33,9 @@ class DataError(Exception):
 def load_manifest(path: Path = MANIFEST_PATH) -> dict[str, dict]:
     """Read a dataset manifest and return its `datasets` table: {name: dataset table}."""
     with open(path, "rb") as manifest_file:
-        datasets = tomllib.load(manifest_file).get("datasets", {})
+        tables = tomllib.load(manifest_file).get("datasets", {})
     problems = []
-    for name, dataset in datasets.items():
+    for name, dataset in tables.items():
         problems += [
             f"{name}: no {key}" for key in ("description", "licence", "citation", "files") if key not in dataset
         ]
@@ -42,10 +49,28 @@ def load_manifest(path: Path = MANIFEST_PATH) -> dict[str, dict]:
             problems.append(f"{name}: unpack.archive is not one of its files")
     if problems:
         raise DataError(f"The dataset manifest {path} is invalid: {'; '.join(problems)}.")
-    return datasets
+    return tables
 
 
-DATASETS = load_manifest()
+@functools.cache
+def datasets() -> dict[str, dict]:
+    """The course's manifest (``datasets.toml`` beside this module), read once per process."""
+    return load_manifest(MANIFEST_PATH)
+
+
+def dataset(name: str) -> dict:
+    """The manifest's table for ``name``; a ``DataError`` naming the known datasets if there is none."""
+    tables = datasets()
+    if name not in tables:
+        raise DataError(f"There is no dataset {name!r}. Known datasets: {', '.join(tables)}.")
+    return tables[name]
+
+
+def __getattr__(name: str):
+    # `DATASETS`, the manifest once read at import: for the callers not yet moved to `datasets()`.
+    if name == "DATASETS":
+        return datasets()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -63,7 +88,7 @@ def data_dir() -> Path:
 
 
 @dataclass(frozen=True)
-class _Copy:
+class Copy:
     """One acceptable copy of a manifest file: the upstream file or a mirror's repackaging."""
 
     dataset: str
@@ -77,61 +102,75 @@ class _Copy:
         return f"{self.dataset}/{self.filename}"
 
 
-def _copies(dataset_name: str, entry: dict) -> list[_Copy]:
+def copies(dataset_name: str, entry: dict) -> list[Copy]:
     """The copies that satisfy a manifest file entry, upstream first."""
-    upstream = _Copy(dataset_name, entry["name"], entry["sha256"], entry.get("size"))
+    upstream = Copy(dataset_name, entry["name"], entry["sha256"], entry.get("size"))
     if "mirror" not in entry:
         return [upstream]
     mirror = entry["mirror"]
-    return [upstream, _Copy(dataset_name, mirror["name"], mirror["sha256"], mirror.get("size"))]
-
-
-def _dataset(name: str) -> dict:
-    if name not in DATASETS:
-        raise DataError(f"There is no dataset {name!r}. Known datasets: {', '.join(DATASETS)}.")
-    return DATASETS[name]
+    return [upstream, Copy(dataset_name, mirror["name"], mirror["sha256"], mirror.get("size"))]
 
 
 # ---------------------------------------------------------------------------------------------
-# Verification state: {"<dataset>/<file>": {"sha256", "size", "mtime_ns"}} in the data dir
+# What was verified: {"<dataset>/<file>": {"sha256", "size", "mtime_ns"}} in the data dir
 
 
-def _load_state(root: Path) -> dict[str, dict]:
-    try:
-        return json.loads((root / STATE_FILENAME).read_text())
-    except (OSError, ValueError):
-        # Only a cache: losing it costs one re-hash of each file.
-        return {}
-
-
-def _stat_signature(path: Path) -> dict[str, int]:
+def stat_signature(path: Path) -> dict[str, int]:
     status = path.stat()
     return {"size": status.st_size, "mtime_ns": status.st_mtime_ns}
 
 
-def _recorded_as_verified(state: dict, copy: _Copy, path: Path) -> bool:
-    """True if this exact file (same size and mtime) was hashed and matched before."""
-    try:
-        return state.get(copy.key) == {"sha256": copy.sha256, **_stat_signature(path)}
-    except OSError:
-        return False
+@dataclass
+class Verified:
+    """The files of the data dir ``root`` that were hashed and matched, by (size, mtime_ns).
+
+    Only a cache: a lost or unreadable state file costs one re-hash of each file.
+    """
+
+    root: Path
+    entries: dict[str, dict] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, root: Path) -> Verified:
+        try:
+            return cls(root, json.loads((root / STATE_FILENAME).read_text()))
+        except (OSError, ValueError):
+            return cls(root)
+
+    def holds(self, copy: Copy) -> bool:
+        """True if this exact file (same size and mtime) was hashed and matched before."""
+        try:
+            return self.entries.get(copy.key) == {"sha256": copy.sha256, **stat_signature(self.root / copy.key)}
+        except OSError:
+            return False
+
+    def record(self, copy: Copy) -> None:
+        """The file of ``copy`` on disk was just hashed and matched."""
+        self.entries[copy.key] = {"sha256": copy.sha256, **stat_signature(self.root / copy.key)}
+
+    def forget(self, copy: Copy) -> None:
+        self.entries.pop(copy.key, None)
+
+    def save(self) -> None:
+        atomic.write_text(self.root / STATE_FILENAME, json.dumps(self.entries, indent=1, sort_keys=True))
 
 
-def _unpacked_from(folder: Path) -> dict | None:
-    """The marker left by a completed unpack of `folder`, or None."""
+def unpacked_marker(folder: Path) -> dict | None:
+    """The marker left in ``folder`` by a completed unpack (archive, sha256, files), or None."""
     try:
         return json.loads((folder / UNPACKED_MARKER).read_text())
     except (OSError, ValueError):
         return None
 
 
-def _ready_copies(name: str, root: Path, state: dict) -> dict[str, _Copy]:
-    """{manifest file name: verified copy on disk}, checked by the state file only (no hashing)."""
-    dataset = _dataset(name)
+def ready_copies(name: str, verified: Verified) -> dict[str, Copy]:
+    """{manifest file name: verified copy on disk}, checked by the state file only (no hashing).
+    Raises ``DataError`` saying to run ``workshop fetch NAME`` if any file is not ready."""
+    table, root = dataset(name), verified.root
     ready = {}
-    for entry in dataset["files"]:
-        for copy in _copies(name, entry):
-            if _recorded_as_verified(state, copy, root / copy.key):
+    for entry in table["files"]:
+        for copy in copies(name, entry):
+            if verified.holds(copy):
                 ready[entry["name"]] = copy
                 break
         else:
@@ -139,8 +178,8 @@ def _ready_copies(name: str, root: Path, state: dict) -> dict[str, _Copy]:
                 f"Dataset {name!r} is not fetched, or its file {entry['name']} changed since it "
                 f"was verified (data dir: {root}): run `workshop fetch {name}`."
             )
-    unpack = dataset.get("unpack")
-    if unpack and _unpacked_from(root / name / unpack["folder"]) is None:
+    unpack = table.get("unpack")
+    if unpack and unpacked_marker(root / name / unpack["folder"]) is None:
         raise DataError(
             f"Dataset {name!r} is fetched but not unpacked into {root / name / unpack['folder']}: "
             f"run `workshop fetch {name}`."
@@ -148,21 +187,25 @@ def _ready_copies(name: str, root: Path, state: dict) -> dict[str, _Copy]:
     return ready
 
 
+# ---------------------------------------------------------------------------------------------
+# The read API of tasks and lessons
+
+
 def dataset_dir(name: str) -> Path:
     """`<data dir>/<name>`, after a quick check that the dataset was fetched and verified."""
     root = data_dir()
-    _ready_copies(name, root, _load_state(root))
+    ready_copies(name, Verified.load(root))
     return root / name
 
 
 def file_path(name: str, filename: str) -> Path:
     """The verified local file for `filename` (a file name listed in the manifest for `name`)."""
-    entry_names = {copy.filename: entry["name"] for entry in _dataset(name)["files"] for copy in _copies(name, entry)}
+    table = dataset(name)
+    entry_names = {copy.filename: entry["name"] for entry in table["files"] for copy in copies(name, entry)}
     if filename not in entry_names:
         raise DataError(
             f"Dataset {name!r} has no file {filename!r}; its files are "
-            f"{', '.join(entry['name'] for entry in DATASETS[name]['files'])}."
+            f"{', '.join(entry['name'] for entry in table['files'])}."
         )
     root = data_dir()
-    ready = _ready_copies(name, root, _load_state(root))
-    return root / ready[entry_names[filename]].key
+    return root / ready_copies(name, Verified.load(root))[entry_names[filename]].key

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import gzip
-import os
 import shutil
 from pathlib import Path
 
 import numpy as np
 
+from workshop.atomic import link_or_copy
 from workshop.datasets import manifest as data
 from workshop.tasks import Task, check_output, fit_to_input, predict, read_idx
 
@@ -23,13 +23,6 @@ FILES = (
 def idx_labels(labels: np.ndarray) -> bytes:
     """A valid IDX1 label file (uint8, one dimension), as Keras' loader reads it."""
     return b"\x00\x00\x08\x01" + len(labels).to_bytes(4, "big") + labels.astype(np.uint8).tobytes()
-
-
-def link_or_copy(source: Path, target: Path) -> None:
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copyfile(source, target)
 
 
 class FashionMnist(Task):

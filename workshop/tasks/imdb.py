@@ -9,12 +9,12 @@ one probability that the review is positive (shape (1,), a sigmoid) or two class
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import numpy as np
 
+from workshop.atomic import link_or_copy
 from workshop.datasets import manifest as data
 from workshop.tasks import ModelShapeError, Task, predict
 
@@ -55,14 +55,6 @@ def positive_scores(model, texts: np.ndarray, batch_size: int = 1000) -> np.ndar
         f"The model outputs shape {outputs.shape[1:]} per review; this unit needs (1,) (the probability "
         "that the review is positive) or (2,) (scores for negative, positive)."
     )
-
-
-def link_or_copy(source: str, target: str) -> None:
-    """A hard link (instant, no space) where the file system allows one, else a copy."""
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copy2(source, target)
 
 
 class Imdb(Task):
