@@ -7,9 +7,12 @@ import re
 
 import pytest
 
-from workshop.course.units import REPO
+from workshop.course.course import Course
+from workshop.course.lessons import GOAL_PLACEHOLDER, fill_unit_fields, front_matter
+from workshop.course.units import load_unit
 
-LESSONS = sorted((REPO / "docs" / "lessons").glob("*.md"))
+COURSE = Course.find()
+LESSONS = sorted(COURSE.lessons_dir.glob("*.md"))
 FENCE = re.compile(r"^(?P<indent> *)```python(?P<info>[^\n]*)\n(?P<code>.*?)^(?P=indent)```$", re.MULTILINE | re.DOTALL)
 EXCERPT = re.compile(r'title="Excerpt of (?P<path>solutions/\d\d_[a-z0-9_]+\.py)"')
 
@@ -36,7 +39,7 @@ def test_every_code_block_runs_in_the_build_or_is_an_excerpt_of_its_solution(les
             continue  # markdown-exec runs it in every build; a failing block fails the strict build
         excerpt = EXCERPT.search(info)
         assert excerpt, f"{lesson.name}: a Python block neither runs (exec) nor names its source:\n{code}"
-        solution = statements((REPO / excerpt["path"]).read_text(encoding="utf-8"))
+        solution = statements((COURSE.root / excerpt["path"]).read_text(encoding="utf-8"))
         for node in ast.parse(code).body:
             assert ast.unparse(node) in solution, (
                 f"{lesson.name}: this statement is not in {excerpt['path']}:\n{ast.unparse(node)}"
@@ -50,3 +53,18 @@ def test_every_lesson_has_two_challenges_with_answers(lesson):
     assert len(challenges) >= 2, f"{lesson.name} has {len(challenges)} challenges"
     for body in challenges:
         assert "**Answer.**" in body
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda path: path.stem)
+def test_the_exercise_box_takes_the_goal_from_the_declaration(lesson):
+    """The goal is typed once, in the solution: the lesson's Exercise box says {{ unit.goal }}, and the
+    page shows the declared goal in its place."""
+    name = front_matter(lesson).get("unit")
+    if name is None:
+        return
+    text = lesson.read_text(encoding="utf-8")
+    box = re.search(r'^!!! example "Exercise[^"]*"\n((?:    .*\n|\n)+)', text, re.MULTILINE)
+    assert box and GOAL_PLACEHOLDER in box[1], f"{lesson.name}: the Exercise box must say {GOAL_PLACEHOLDER}"
+    goal = load_unit(name, COURSE).goal
+    filled = fill_unit_fields(text, load_unit(name, COURSE))
+    assert GOAL_PLACEHOLDER not in filled and f"`{goal.metric} {goal.op} {goal.value!r}`" in filled

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from test_unit_checks import check, course_copy, problems
-
+from workshop.course.checks import all_problems
+from workshop.course.course import Course
+from workshop.course.exercises import generate
 from workshop.course.recipe_checks import EXCEPTIONS, IGNORED_KEYWORDS, recipe_problems
-from workshop.course.units import SOLUTIONS_DIR, unit_names
+from workshop.course.units import unit_names
+
+COURSE = Course.find()
 
 HEADER = """# %% [markdown]
 # # A unit
@@ -47,8 +50,8 @@ def line_of(text: str, fragment: str) -> int:
 
 
 def test_every_unit_of_the_course_is_finishable_from_its_text():
-    for name in unit_names():
-        assert recipe_problems(name, SOLUTIONS_DIR / f"{name}.py") == []
+    for name in unit_names(COURSE):
+        assert recipe_problems(name, COURSE.solutions_dir / f"{name}.py") == []
 
 
 def test_an_unstated_setting_is_reported_with_its_default(tmp_path):
@@ -179,10 +182,13 @@ def test_exceptions_and_ignored_keywords_say_why():
 
 def test_units_check_reports_the_defects_it_was_built_for(tmp_path):
     """Today's fixes undone on a copy: 06 without its conv1 and patience instructions, 08 without
-    its validation data; `workshop units --check` names each in one line."""
-    root = course_copy(tmp_path)
-    cnn = root / "solutions" / "06_cnn_representations.py"
-    text = cnn.read_text(encoding="utf-8")
+    its validation data; `workshop units --check` (in-process, on a course of those two solutions in
+    `tmp_path`) names each in one line."""
+    course = Course(tmp_path / "course")
+    course.solutions_dir.mkdir(parents=True)
+    course.exercises_dir.mkdir()
+    cnn = course.solutions_dir / "06_cnn_representations.py"
+    text = (COURSE.solutions_dir / cnn.name).read_text(encoding="utf-8")
     for stated, unstated in [
         ('Name the first convolution `"conv1"` and the\n# first activation', "Name the first activation"),
         (
@@ -193,8 +199,8 @@ def test_units_check_reports_the_defects_it_was_built_for(tmp_path):
         assert stated in text
         text = text.replace(stated, unstated)
     cnn.write_text(text, encoding="utf-8")
-    captcha = root / "solutions" / "08_captcha.py"
-    captcha_text = captcha.read_text(encoding="utf-8")
+    captcha = course.solutions_dir / "08_captcha.py"
+    captcha_text = (COURSE.solutions_dir / captcha.name).read_text(encoding="utf-8")
     stated = "captchas for `num_epochs` epochs in minibatches of `batch_size`, with\n# `validation_data=(x_val, y_val)` (the plot below reads the validation accuracy), and keep"
     assert stated in captcha_text
     captcha_text = captcha_text.replace(
@@ -202,9 +208,8 @@ def test_units_check_reports_the_defects_it_was_built_for(tmp_path):
     )
     captcha.write_text(captcha_text, encoding="utf-8")
 
-    completed = check(root)
-    assert completed.returncode == 1
-    found = problems(completed)
+    generate(course)
+    found = all_problems(course)
     where = "06_cnn_representations: solutions/06_cnn_representations.py"
     conv1_line = line_of(text, 'get_layer("conv1")')
     plot_line = line_of(captcha_text, 'history.history["val_accuracy"], label')

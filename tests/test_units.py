@@ -13,9 +13,12 @@ import sys
 import pytest
 from conftest import UNIT_NAMES
 
+from workshop.course.course import Course
 from workshop.course.exercises import stale_files
 from workshop.course.notebooks import code_cells, read_notebook
-from workshop.course.units import REPO, load_unit
+from workshop.course.units import load_unit
+
+COURSE = Course.find()
 from workshop.tasks import get_task
 
 
@@ -122,7 +125,7 @@ def test_every_unit_grades_in_the_sandbox_and_its_stub_fails_with_a_clear_messag
         [sys.executable, "-m", "workshop", "grade", "--exercise", name, str(submissions), "--out", str(out_dir)],
         capture_output=True,
         text=True,
-        cwd=REPO,
+        cwd=COURSE.root,
         timeout=600,
         check=False,
     )

@@ -10,8 +10,10 @@ in ``tmp_path`` and checks it in-process.
 from __future__ import annotations
 
 import ast
+import hashlib
 import importlib.util
 import inspect
+import sys
 from pathlib import Path
 
 import workshop.tasks
@@ -38,8 +40,12 @@ def course_tasks(course: Course) -> dict[str, type[Task]]:
     for path in sorted(folder.glob("*.py")):
         if path.stem.startswith("_") or (PACKAGE_TASKS_DIR / path.name).is_file():
             continue
-        spec = importlib.util.spec_from_file_location(f"workshop_course_tasks_{path.stem}", path)
+        # Named by its file, so that two courses' modules of one name stay apart (and registered,
+        # so that inspect finds its source for the "still to write" check).
+        name = f"workshop_course_tasks_{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]}_{path.stem}"
+        spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
         spec.loader.exec_module(module)
         for value in vars(module).values():
             if isinstance(value, type) and issubclass(value, Task) and value.__module__ == module.__name__:

@@ -19,11 +19,9 @@ from workshop import atomic
 from workshop.course.course import Course
 from workshop.course.exercises import generate, goal_line
 from workshop.course.lessons import GOAL_PLACEHOLDER
-from workshop.course.units import UNIT_NAME_PATTERN, Goal, unit_names
+from workshop.course.units import TO_WRITE, UNIT_NAME_PATTERN, Goal, unit_names
 from workshop.datasets.manifest import DATASETS
 from workshop.tasks import tasks
-
-TO_WRITE = "(to write)"
 
 
 class ScaffoldError(Exception):

@@ -56,6 +56,9 @@ DEMO_FIELD = re.compile(r"\*\*Demo:\*\*[ \t]*(?P<text>[^\n]*)")
 DEMO_PATTERN = re.compile(r"`?(?P<kind>[a-z]+(?:-[a-z]+)*)`?(?:\s+\([^)]*\))?\s*$")
 TITLE_PATTERN = re.compile(r"^#\s+(?P<title>.+)$", re.MULTILINE)
 UNIT_NAME_PATTERN = re.compile(r"^\d\d_[a-z0-9_]+$")
+# The mark of a place still to be written (``workshop new`` leaves them; ``units --check`` lists them):
+# an optional field that holds it is not yet declared, rather than malformed.
+TO_WRITE = "(to write)"
 
 # The runner allows this much wall time beyond the training budget: Python and
 # Keras start-up, data loading, plotting and the final save. That is the limit of a run with
@@ -186,7 +189,7 @@ def parse_declaration(name: str, markdown: str, path: Path) -> Unit:
     if data is None:
         raise _malformed(path, "**Data:**", data_field["text"], "data set names in backticks, e.g. `fashion-mnist`")
     floor, floor_how = None, ""
-    if (floor_field := FLOOR_FIELD.search(markdown)) is not None:
+    if (floor_field := FLOOR_FIELD.search(markdown)) is not None and TO_WRITE not in floor_field["text"]:
         found = FLOOR_PATTERN.match(floor_field["text"].strip())
         if found is None:
             raise _malformed(
@@ -194,7 +197,7 @@ def parse_declaration(name: str, markdown: str, path: Path) -> Unit:
             )
         floor, floor_how = float(found["value"]), " ".join((found["how"] or "").split())
     demo = None
-    if (demo_field := DEMO_FIELD.search(markdown)) is not None:
+    if (demo_field := DEMO_FIELD.search(markdown)) is not None and TO_WRITE not in demo_field["text"]:
         found = DEMO_PATTERN.match(demo_field["text"].strip())
         if found is None:
             raise _malformed(path, "**Demo:**", demo_field["text"], "one demo kind, e.g. `garment`")
