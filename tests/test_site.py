@@ -192,7 +192,7 @@ def test_home_agenda_comes_from_the_lessons(learner_site):
 
 def test_results_page_lists_every_unit(learner_site):
     page = visible_text((learner_site / "results" / "index.html").read_text(encoding="utf-8"))
-    assert "Unit Goal Reference value Seconds Published result" in page
+    assert "Unit Goal Reference value Budget (2 cores) Alone (2 cores) CPU-s (one core) Published result" in page
     for unit in site_units():
         assert unit.title in page and str(unit.goal) in page
         assert " ".join(unit.published.split()) in page, f"{unit.name}: its declared published result"
@@ -218,7 +218,8 @@ def test_exercise_pages_have_the_card(learner_site):
         page = (learner_site / "exercises" / unit.name / "index.html").read_text(encoding="utf-8")
         assert f'data-unit="{unit.name}"' in page
         text = visible_text(page)
-        assert str(unit.goal) in text and f"{unit.budget_seconds} s" in text
+        assert str(unit.goal) in text and f"{unit.budget_seconds} s of training on 2 cores" in text
+        assert "alone on 2 cores" in text or "not measured yet" in text, f"{unit.name}: the reference run's time"
         assert re.search(rf'href="[./]*downloads/{unit.name}\.ipynb" download', page)
 
 
