@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 from mkdocs.exceptions import PluginError
 
+from workshop.course.course import Course
 from workshop.course.units import load_unit
 from workshop.running import cache
 from workshop.site.mkdocs_hooks import executed_solution
@@ -41,8 +42,18 @@ def test_the_key_covers_source_data_packages_and_backend(tmp_path, monkeypatch):
 
 
 def test_a_failing_cell_fails_the_build_instead_of_publishing_a_traceback(tmp_path, monkeypatch):
-    monkeypatch.setattr(cache, "CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setattr(cache, "cache_dir", lambda course=None: tmp_path / "cache")
     broken = copy_of_unit(tmp_path, "# %% [markdown]\n# # Broken\n\n# %%\nraise RuntimeError('data file missing')\n")
     with pytest.raises(PluginError, match="RuntimeError: data file missing"):
         executed_solution(broken)
     assert not list((tmp_path / "cache").glob("*")), "nothing may be cached for a failed run"
+
+
+def test_the_cache_is_the_courses_own_folder(tmp_path):
+    unit = copy_of_unit(tmp_path)
+    course = Course(tmp_path / "course")
+    assert cache.executed_path(unit, course) == tmp_path / "course" / ".cache" / "executed" / (
+        f"{unit.name}-{cache.cache_key(unit)}.ipynb"
+    )
+    assert cache.model_path(unit, course).suffix == ".keras"
+    assert cache.cache_dir() == Course.find().cache_dir / "executed"  # the default: the checkout's

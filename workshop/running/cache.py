@@ -1,9 +1,12 @@
 """The executed-notebook cache shared by the tests and the site build.
 
 A solution is executed once (by ``make test`` or by the instructor site build) and its
-executed notebook is kept under ``.cache/executed/``. The key covers everything that can
-change the outputs: the solution's text, the checksums of the data it reads, the
-versions of the packages that run it, and the Keras backend.
+executed notebook is kept under the course's ``.cache/executed/`` (:func:`cache_dir`). The key
+covers everything that can change the outputs: the solution's text, the checksums of the data it
+reads, the versions of the packages that run it, and the Keras backend.
+
+Every function takes the ``Course`` whose cache it reads (``course=None``: ``Course.find()``,
+resolved at call time, never at import).
 """
 
 from __future__ import annotations
@@ -14,13 +17,26 @@ import os
 from importlib import metadata
 from pathlib import Path
 
-from workshop.course.units import REPO, Unit
+from workshop.course.course import Course
+from workshop.course.units import Unit
+from workshop.datasets import manifest
 
-CACHE_DIR = REPO / ".cache" / "executed"
 # Raise when what the runner keeps from a run changes (2: figures carry a dark twin, the trained
 # model is kept beside the notebook), so that older cached runs are made again.
 RUN_FORMAT = 2
 KEYED_PACKAGES = ("keras", "tensorflow-cpu", "tensorflow", "numpy", "matplotlib", "ipykernel", "nbclient", "jupytext")
+
+
+def cache_dir(course: Course | None = None) -> Path:
+    """The folder of the executed solutions: ``<course>/.cache/executed``."""
+    return (course or Course.find()).cache_dir / "executed"
+
+
+def __getattr__(name: str):
+    # `CACHE_DIR`, once fixed at import: for the callers not yet handed a Course.
+    if name == "CACHE_DIR":
+        return cache_dir()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def package_versions() -> dict[str, str]:
@@ -34,11 +50,10 @@ def package_versions() -> dict[str, str]:
 
 
 def data_checksums(unit: Unit) -> dict[str, list[str]]:
-    from workshop.datasets.manifest import DATASETS
-
     checksums = {}
+    tables = manifest.datasets()
     for name in unit.datasets:
-        dataset = DATASETS.get(name)
+        dataset = tables.get(name)
         if dataset:
             checksums[name] = sorted(json.dumps(entry, sort_keys=True) for entry in dataset.get("files", []))
     return checksums
@@ -55,11 +70,11 @@ def cache_key(unit: Unit) -> str:
     return hashlib.sha256(json.dumps(ingredients, sort_keys=True).encode()).hexdigest()[:20]
 
 
-def executed_path(unit: Unit) -> Path:
+def executed_path(unit: Unit, course: Course | None = None) -> Path:
     """Where this unit's executed notebook lives for the current key (it may not exist yet)."""
-    return CACHE_DIR / f"{unit.name}-{cache_key(unit)}.ipynb"
+    return cache_dir(course) / f"{unit.name}-{cache_key(unit)}.ipynb"
 
 
-def model_path(unit: Unit) -> Path:
+def model_path(unit: Unit, course: Course | None = None) -> Path:
     """Where the model trained by that run is kept (the site exports it for the page's demo)."""
-    return executed_path(unit).with_suffix(".keras")
+    return executed_path(unit, course).with_suffix(".keras")

@@ -32,11 +32,11 @@ from pathlib import Path
 import psutil
 from IPython.core.inputtransformer2 import TransformerManager
 
+import workshop
 from workshop import atomic
 from workshop.course.notebooks import SubmissionError, code_cells, read_notebook
 from workshop.course.units import (
     BUDGET_CORES,
-    REPO,
     TIMEOUT_ALLOWANCE_SECONDS,
     TIMEOUT_FACTOR,
     Unit,
@@ -189,6 +189,12 @@ def syntax_problem(notebook) -> tuple[int, str] | None:
     return None
 
 
+def package_parent() -> str:
+    """The folder the child processes import ``workshop`` from (the kernel runs ``workshop.running.kernel``):
+    the one this process imported it from, a checkout or an installed package's site-packages."""
+    return str(Path(workshop.__file__).resolve().parents[1])
+
+
 def child_environment(workdir: Path, isolation: Isolation) -> dict[str, str]:
     """A scrubbed environment: nothing of the caller's beyond what the run needs."""
     keras_home = os.environ.get("KERAS_HOME") or str(Path("~/.keras").expanduser())
@@ -196,7 +202,7 @@ def child_environment(workdir: Path, isolation: Isolation) -> dict[str, str]:
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(workdir),
         "LANG": "C.UTF-8",
-        "PYTHONPATH": str(REPO),
+        "PYTHONPATH": package_parent(),
         "PYTHONUNBUFFERED": "1",
         "KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "tensorflow"),
         "KERAS_HOME": keras_home,
@@ -562,7 +568,7 @@ def score(run: Run, model_path: Path) -> RunResult:
 def score_in(run: Run, model_path: Path, score_path: Path) -> RunResult:
     unit, isolation = run.unit, run.isolation
     environment = {key: value for key, value in os.environ.items() if not key.startswith("WORKSHOP_GRADE")}
-    environment.update({"PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3", **isolation.thread_environment()})
+    environment.update({"PYTHONPATH": package_parent(), "TF_CPP_MIN_LOG_LEVEL": "3", **isolation.thread_environment()})
     # The scorer's own limits: the run's memory limit and its pids cgroup, and the sandbox.
     scorer_limits = Isolation(memory_bytes=isolation.memory_bytes, pids_cgroup=isolation.pids_cgroup)
     try:
