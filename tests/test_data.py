@@ -7,6 +7,7 @@ on 127.0.0.1. Files come from the course's dataset mirror (set WORKSHOP_DATA_MIR
 
 from __future__ import annotations
 
+import ast
 import copy
 import hashlib
 import io
@@ -115,6 +116,35 @@ def test_manifest_describes_every_dataset():
     imdb_tarball = tables["imdb"]["files"][0]
     assert imdb_tarball["sha256"] == "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"
     assert imdb_tarball["mirror"]["sha256"] != imdb_tarball["sha256"]
+
+
+def test_the_manifest_is_read_when_first_needed_not_at_import():
+    code = (
+        "import workshop.datasets.fetching, workshop.tasks.fashion_mnist\n"
+        "from workshop.datasets import manifest\n"
+        "before = manifest.datasets.cache_info().misses\n"
+        "manifest.dataset('mnist'); manifest.file_path\n"
+        "print(before, manifest.datasets.cache_info().misses)"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert completed.stdout.split() == ["0", "1"]
+
+
+def test_fetching_uses_only_the_public_names_of_the_manifest():
+    """The split follows concern: fetching reaches the read side through its public interface."""
+    tree = ast.parse(Path(fetching.__file__).read_text())
+    private = [
+        node.attr if isinstance(node, ast.Attribute) else alias.name
+        for node in ast.walk(tree)
+        for alias in (node.names if isinstance(node, ast.ImportFrom) and node.module == manifest.__name__ else [None])
+        if (alias is not None and alias.name.startswith("_"))
+        or (
+            isinstance(node, ast.Attribute)
+            and getattr(node.value, "id", "") == "manifest"
+            and node.attr.startswith("_")
+        )
+    ]
+    assert private == []
 
 
 @needs_mirror
