@@ -3,7 +3,10 @@
 A run has three processes (``workshop.running.runner``): the runner, the child that executes the notebook
 (``workshop.running.execute``) and, once that has ended, the scorer (``workshop.running.evaluate``). They share
 nothing but files in the run's folder, each holding one of these records as JSON, written
-atomically with :func:`write` and read back with :func:`read`.
+atomically with :func:`write` (also inside the learner's kernel: ``workshop.running.kernel``) and
+read back with :func:`read`, which tells a record never written (``MissingRecord``: the process
+ended first, the notebook's doing) from one that is not a whole record of its kind
+(``MalformedRecord``: bad JSON or a schema drift, the runner's own fault).
 
 Cells are numbered as the learner sees them: from 1, over all the notebook's cells, Markdown
 included. The runner's own cells (the setup cell before the learner's first, the cell that saves
@@ -40,7 +43,8 @@ class Progress:
 
 @dataclass
 class ModelReport:
-    """The runner's save cell, inside the learner's kernel: what was left in ``model``."""
+    """The runner's save cell, inside the learner's kernel (``workshop.running.kernel.save_model``):
+    what was left in ``model``."""
 
     histories: list[dict] = field(default_factory=list)  # what each `fit` returned
     saved: bool = False
