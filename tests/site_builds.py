@@ -22,7 +22,10 @@ import tempfile
 import threading
 from pathlib import Path
 
-from workshop.course.units import REPO, all_units
+from workshop.course.course import Course
+from workshop.course.units import all_units
+
+REPO = Course.find().root  # the checkout under test
 
 QUICK = os.environ.get("WORKSHOP_SITE_QUICK") == "1"
 # The learner build is made for a configured GitHub repository (launch buttons), the instructor

@@ -12,7 +12,10 @@ import nbformat
 import pytest
 from site_builds import QUICK, build, html_pages, page_url, serve, site_units
 
-from workshop.course.units import REPO, all_units
+from workshop.course.course import Course
+from workshop.course.units import all_units
+
+REPO = Course.find().root  # the checkout under test
 
 pytestmark = pytest.mark.browser
 

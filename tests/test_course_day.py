@@ -17,9 +17,11 @@ import pytest
 
 from workshop.course import tracks
 from workshop.course.course import Course
-from workshop.course.units import REPO, all_units
+from workshop.course.units import all_units
 from workshop.room import serve
 from workshop.site import pages
+
+REPO = Course.find().root  # the checkout under test
 
 CHECKOUT = Course(REPO)  # the course the agendas are read from (tracks' `course` is course.yml's plan)
 

@@ -12,8 +12,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from workshop.course.units import REPO, all_units, load_unit
+from workshop.course.course import Course
+from workshop.course.units import all_units, load_unit
 from workshop.site import demos
+
+REPO = Course.find().root  # the checkout under test
 
 WORKFLOW = REPO / ".github" / "workflows" / "pages.yml"
 VENV_BIN = Path(os.environ.get("VIRTUAL_ENV") or REPO / ".venv") / "bin"

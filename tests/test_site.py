@@ -28,9 +28,12 @@ from site_builds import (
     visible_text,
 )
 
-from workshop.course.units import REPO, all_units
+from workshop.course.course import Course
+from workshop.course.units import all_units
 from workshop.running import cache
 from workshop.site.pages import front_matter
+
+REPO = Course.find().root  # the checkout under test
 
 
 @pytest.fixture(scope="session")
