@@ -76,13 +76,15 @@ sandbox: ## install bubblewrap (bwrap), the grader's sandbox, if missing
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; \
 	  else echo "Install bubblewrap (Debian/Ubuntu: sudo apt-get install bubblewrap) to grade in the sandbox."; fi; }
 
-test: data browser sandbox ## run every test: units train for real (two at a time), the site builds, the browser checks it
+test: data browser sandbox ## run every test (every tier): units train for real (two at a time), the site builds, the browser checks it
 	$(BIN)/python -m pytest
 
-# The fast tier runs two tests at a time, every TensorFlow process on one thread (no spinning thread pools).
-check: lint data browser sandbox ## the fast tier: lint, format, exercises in sync, every test that trains nothing
+# The fast tier runs two tests at a time, every TensorFlow process on one thread (no spinning thread
+# pools). It leaves out the tiers of tests/conftest.py: `trains`, `browser` and `slow`.
+FAST_TIER := not trains and not browser and not slow
+check: lint data sandbox ## the fast tier: lint, format, exercises in sync, every test that trains nothing and takes seconds
 	$(BIN)/workshop exercises --check
-	TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -m "not slow" -n 2 --dist loadgroup
+	TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -m "$(FAST_TIER)" -n 2
 
 # exercises/ is generated from solutions/ (and leaves names undefined on purpose): not linted.
 LINTED := workshop tests solutions $(wildcard scripts)

@@ -1,9 +1,31 @@
-"""Shared fixtures: every solution is executed once per test run and the result reused.
+"""Shared fixtures, the suite's tiers, their timeouts, and the guard that keeps training out of the
+fast tier.
 
-The solutions train in the background while the rest of the suite runs: one lane per core (two on
-the course's 2-core machine), each run pinned to its own core with every thread pool sized to one
-thread, so a unit's value is the same from one run to the next whatever else the machine is doing.
-Tests that need a solution's result run last and wait for it; the longest solutions start first.
+Tiers. Each test says what it does where it is defined (a decorator, or a module's `pytestmark`):
+
+- `trains`: fits a Keras model, or executes something that does (a reference solution, a notebook
+  or a submission that trains, a site build, whose lesson blocks train);
+- `browser`: drives Chromium;
+- `slow`: trains nothing, but takes minutes (a kernel per unit, a fresh virtual environment, a
+  clone, a dependency resolution).
+
+A test with none of these marks is in the fast tier: `make check` runs those (`-m "not trains and
+not browser and not slow"`), `make test` runs everything. A test that waits for a solution run
+must be marked `trains` (collection stops otherwise); nothing is marked from fixture names.
+
+Timeouts (pytest-timeout): a test's setup, call and teardown together get `timeout` from
+pyproject.toml (the fast tier's), or TIER_TIMEOUTS' largest for its marks; an explicit
+`@pytest.mark.timeout(...)` wins. A test past its limit fails with the stacks of every thread.
+
+The guard: while a test not marked `trains` runs, `keras.Model.fit` and `train_on_batch` raise in the
+test process and in the processes it starts with its environment (tests/no_training/sitecustomize.py
+says which processes that covers, and which not).
+
+Solutions. Every solution is executed once per test run and the result reused. The solutions train
+in the background while the rest of the suite runs: one lane per core (two on the course's 2-core
+machine), each run pinned to its own core with every thread pool sized to one thread, so a unit's
+value is the same from one run to the next whatever else the machine is doing. Tests that need a
+solution's result run last and wait for it; the longest solutions start first.
 """
 
 from __future__ import annotations
@@ -13,8 +35,10 @@ import queue
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
+from no_training import sitecustomize as no_training
 
 from workshop.course.units import all_units, load_unit
 from workshop.running import cache, results
@@ -104,27 +128,26 @@ def needs_solutions(item) -> bool:
     return "solution_runs" in getattr(item, "fixturenames", ()) or "instructor" in params.values()
 
 
-# Under pytest-xdist (`make check` runs the fast tier three at a time), the tests that share an
-# expensive fixture run on one worker, so that it is built once: the graded class, the learner site.
-SHARED_FIXTURE_GROUPS = {"batch": "graded-class", "learner_site": "learner-site", "learner_url": "learner-site"}
-
-
-def pytest_itemcollected(item):
-    """Every test that waits for a solution is `slow`, whether it asks directly or through a fixture
-    (marked as it is collected, so `-m "not slow"` leaves out all of them)."""
-    if needs_solutions(item):
-        item.add_marker(pytest.mark.slow)
-    params = getattr(getattr(item, "callspec", None), "params", {})
-    names = [*getattr(item, "fixturenames", ()), *(f"{value}_site" for value in params.values() if value == "learner")]
-    group = next((SHARED_FIXTURE_GROUPS[name] for name in names if name in SHARED_FIXTURE_GROUPS), None)
-    if group:
-        item.add_marker(pytest.mark.xdist_group(group))
+TIERS = ("trains", "browser", "slow")
+# Seconds for setup, call and teardown together. A `trains` test may wait for the whole background
+# training of the solutions before its own (about 35 min of a CI run); a site build or a clean
+# install takes minutes. The fast tier's default is `timeout` in pyproject.toml.
+TIER_TIMEOUTS = {"trains": 3600, "browser": 1200, "slow": 1800}
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(session, config, items):
-    """After `-m` and `-k` have selected: tests that wait for a solution go last, and the solutions
-    they need start training now, in the background."""
+    """After `-m` and `-k` have selected: each test gets its tier's timeout; tests that wait for a
+    solution go last, and the solutions they need start training now, in the background."""
+    unmarked = [item.nodeid for item in items if needs_solutions(item) and not item.get_closest_marker("trains")]
+    if unmarked:
+        raise pytest.UsageError(
+            "these tests wait for a solution run but are not marked `trains`: " + ", ".join(unmarked)
+        )
+    for item in items:
+        timeouts = [TIER_TIMEOUTS[tier] for tier in TIERS if item.get_closest_marker(tier)]
+        if timeouts and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(max(timeouts)))
     waiting = [item for item in items if needs_solutions(item)]
     if not waiting:
         return
@@ -141,6 +164,30 @@ def pytest_collection_modifyitems(session, config, items):
     runs = SolutionRuns(lane_count())
     config.stash[RUNS_KEY] = runs
     runs.start(names)
+
+
+# The guard, in this process (pytest's, or each xdist worker's): wraps Keras when it is imported.
+no_training.install()
+GUARD_FOLDER = str(Path(no_training.__file__).parent)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """A test not marked `trains` runs, fixtures included, with the guard on: in this process through
+    the variable, in the processes it starts through the variable and PYTHONPATH."""
+    if item.get_closest_marker("trains"):
+        return (yield)
+    saved = {name: os.environ.get(name) for name in (no_training.VARIABLE, "PYTHONPATH")}
+    os.environ[no_training.VARIABLE] = item.nodeid
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [GUARD_FOLDER, saved["PYTHONPATH"]]))
+    try:
+        return (yield)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 RUNS_KEY = pytest.StashKey[SolutionRuns]()

@@ -265,7 +265,7 @@ def test_a_refused_memory_limit_is_detected(tmp_path):
     assert "the 12 GiB memory limit (`ulimit -v` was refused" in completed.stdout, completed.stdout
 
 
-@pytest.mark.slow
+@pytest.mark.trains
 def test_check_runs_and_scores_without_taskset_unshare_and_ulimit(tmp_path):
     """`workshop check` where the limits cannot be enforced: it says so once, then runs and scores."""
     bin_folder = tool_farm_without(tmp_path / "bin")
@@ -339,7 +339,7 @@ def course_folder(destination: Path) -> Path:
     return destination
 
 
-@pytest.mark.slow
+@pytest.mark.trains
 def test_the_wheel_installed_with_its_dependencies_checks_an_exercise(clean_install, tmp_path):
     venv, seconds = clean_install
     print(f"pip install of the wheel with its dependencies: {seconds:.0f} s")
@@ -378,7 +378,7 @@ def test_the_wheel_installed_with_its_dependencies_checks_an_exercise(clean_inst
     assert code == 0 and done["met"], done
 
 
-@pytest.mark.slow
+@pytest.mark.trains
 def test_a_solution_runs_in_a_kernel_that_cannot_see_the_course(tmp_path):
     """As in Colab: a kernel that cannot import `workshop`, in a folder with the notebook alone."""
     import nbformat
