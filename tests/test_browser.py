@@ -17,7 +17,7 @@ from workshop.course.units import all_units
 
 REPO = Course.find().root  # the checkout under test
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.trains]  # every test opens a site build, whose lesson blocks train
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -61,6 +61,7 @@ def published_units(site: Path) -> list[str]:
 # --- Solutions -------------------------------------------------------------------
 
 
+@pytest.mark.trains
 def test_learner_build_has_no_solution_code(learner_site):
     lines = solution_lines()
     assert not (learner_site / "solutions").exists()
@@ -79,6 +80,7 @@ def test_learner_build_has_no_solution_code(learner_site):
         assert line not in search_text(learner_site), f"{name}'s solution in the search index"
 
 
+@pytest.mark.trains
 def test_instructor_build_has_the_solutions(instructor_site):
     lines = solution_lines()
     published = published_units(instructor_site)
@@ -95,6 +97,7 @@ def test_instructor_build_has_the_solutions(instructor_site):
         assert published == sorted(unit.name for unit in all_units())
 
 
+@pytest.mark.trains
 def test_downloads_are_valid_notebooks(learner_site):
     for unit in site_units():
         notebook = nbformat.reads((learner_site / "downloads" / f"{unit.name}.ipynb").read_text(), as_version=4)
@@ -129,6 +132,7 @@ def parsed(path: Path) -> Links:
     return parser
 
 
+@pytest.mark.trains
 def test_no_broken_internal_link_or_anchor(any_site):
     pages = {path: parsed(path) for path in html_pages(any_site)}
     broken = []
@@ -150,6 +154,7 @@ def test_no_broken_internal_link_or_anchor(any_site):
     assert not broken, "\n".join(broken)
 
 
+@pytest.mark.trains
 def test_every_asset_is_served_by_the_site(any_site):
     """No script, stylesheet, font or image from another host: the site works in an offline room."""
     remote = []
@@ -166,6 +171,7 @@ def test_every_asset_is_served_by_the_site(any_site):
     assert list((any_site / "javascripts" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff"))
 
 
+@pytest.mark.trains
 def test_search_index_has_no_notebook_outputs(instructor_site):
     index = (instructor_site / "search" / "search_index.json").read_text(encoding="utf-8")
     assert "data:image" not in index and "base64" not in index
@@ -183,6 +189,7 @@ def test_search_index_has_no_notebook_outputs(instructor_site):
 # --- Generated pages ------------------------------------------------------------------
 
 
+@pytest.mark.trains
 def test_home_agenda_comes_from_the_lessons(learner_site):
     home = visible_text((learner_site / "index.html").read_text(encoding="utf-8"))
     total = 0
@@ -193,6 +200,7 @@ def test_home_agenda_comes_from_the_lessons(learner_site):
     assert f"{total // 60}:{total % 60:02d} Total" in home
 
 
+@pytest.mark.trains
 def test_results_page_lists_every_unit(learner_site):
     page = visible_text((learner_site / "results" / "index.html").read_text(encoding="utf-8"))
     assert "Unit Goal Reference value Budget (2 cores) Alone (2 cores) CPU-s (one core) Published result" in page
@@ -201,6 +209,7 @@ def test_results_page_lists_every_unit(learner_site):
         assert " ".join(unit.published.split()) in page, f"{unit.name}: its declared published result"
 
 
+@pytest.mark.trains
 def test_the_navigation_has_a_section_per_unit_from_its_declaration(learner_site):
     """No unit is listed in mkdocs.yml: each gets its section (lesson, exercise) from its solution
     and its lesson's front matter."""
@@ -216,6 +225,7 @@ def test_the_navigation_has_a_section_per_unit_from_its_declaration(learner_site
         assert f'href="exercises/{unit.name}/"' in home and f'href="lessons/{lesson.stem}/"' in home
 
 
+@pytest.mark.trains
 def test_exercise_pages_have_the_card(learner_site):
     for unit in site_units():
         page = (learner_site / "exercises" / unit.name / "index.html").read_text(encoding="utf-8")
@@ -226,6 +236,7 @@ def test_exercise_pages_have_the_card(learner_site):
         assert re.search(rf'href="[./]*downloads/{unit.name}\.ipynb" download', page)
 
 
+@pytest.mark.trains
 def test_launch_buttons_open_the_configured_repository_and_are_absent_without_one(learner_site, instructor_site):
     notebook = f"{REPOSITORY['learner']}/blob/{BRANCH}/exercises/{{name}}.ipynb"
     for unit in site_units():
@@ -263,12 +274,14 @@ def test_the_repository_comes_from_the_setting_else_the_origin_remote(configured
     assert github_repository(configured, remote) == expected
 
 
+@pytest.mark.trains
 def test_lessons_typeset_math_locally(learner_site):
     page = (learner_site / "lessons" / "02_classification" / "index.html").read_text(encoding="utf-8")
     assert 'class="arithmatex"' in page
     assert re.search(r'<script defer src="\.\./\.\./javascripts/mathjax/tex-mml-chtml\.js">', page)
 
 
+@pytest.mark.trains
 def test_mathjax_loads_only_on_pages_with_math(learner_site):
     """About 1 MB of script: the home page and other pages without math do without it."""
     for name in ("index.html", "setup/index.html", "results/index.html"):
@@ -278,7 +291,7 @@ def test_mathjax_loads_only_on_pages_with_math(learner_site):
     assert len(with_math) >= 5, with_math
 
 
-@pytest.mark.slow
+@pytest.mark.trains
 @pytest.mark.skipif(QUICK, reason="quick site builds publish only what is cached")
 def test_a_rebuild_with_nothing_changed_does_not_train_again(instructor_site, tmp_path):
     from workshop.course.course import Course
@@ -309,6 +322,7 @@ def test_a_rebuild_with_nothing_changed_does_not_train_again(instructor_site, tm
 # --- In-page demos -------------------------------------------------------------------
 
 
+@pytest.mark.trains
 def test_demos_are_exported_served_locally_and_sized_in_the_build_log(instructor_site):
     """Each demo unit's pages carry the demo section; the model, its data and onnxruntime-web are
     files of the site; the build log states what each demo adds to its pages' downloads."""
@@ -342,6 +356,7 @@ def one_day_site() -> Path:
     return build("learner", "one-day")
 
 
+@pytest.mark.trains
 def test_a_track_builds_its_units_only_and_an_agenda_that_fits_its_day(one_day_site):
     from workshop.course import tracks
     from workshop.course.course import Course
@@ -376,6 +391,7 @@ def test_a_track_builds_its_units_only_and_an_agenda_that_fits_its_day(one_day_s
             assert f"exercises/{unit.name}" not in page, f"{path.relative_to(one_day_site)} links {unit.name}"
 
 
+@pytest.mark.trains
 def test_the_room_gets_the_learner_build_on_its_address_and_no_solution(one_day_site):
     """`make serve HOST=0.0.0.0` serves the learner build with `workshop.room.serve`: it says which address
     participants open, and the site it serves has no solution page."""
