@@ -643,7 +643,10 @@ def validation_gap_hint(unit: Unit, value: float | None, histories: list[dict]) 
 
 
 def current_cell(out_dir: Path, notebook) -> str:
-    progress = protocol.read_if_written(out_dir / protocol.PROGRESS, protocol.Progress)
+    try:
+        progress = protocol.read_if_written(out_dir / protocol.PROGRESS, protocol.Progress)
+    except protocol.MalformedRecord:
+        return "running"  # only a progress line: the read after the run reports it (and the child is killed first)
     if progress is None or progress.cell is None:
         return "starting"
     return f"cell {progress.cell}/{len(notebook['cells'])}"
