@@ -52,6 +52,15 @@ def test_every_demo_kind_is_declared_by_a_unit():
     assert sorted(unit.demo for unit in demos.demo_units(all_units())) == sorted(demos.DEMOS)
 
 
+def test_a_renamed_unit_keeps_its_demo_and_an_unknown_kind_is_named():
+    unit = demos.demo_units(all_units())[0]
+    renamed = dataclasses.replace(unit, name="99_renamed")
+    assert demos.demo_for(renamed) is demos.demo_for(unit) is demos.DEMOS[unit.demo]
+    with pytest.raises(demos.DemoError, match=r"99_renamed: its declaration names the demo 'hologram'; the demos are"):
+        demos.demo_for(dataclasses.replace(renamed, demo="hologram"))
+    assert demos.demo_for(dataclasses.replace(renamed, demo=None)) is None
+
+
 def test_every_demo_has_a_committed_model_that_matches_its_units_code_and_data():
     sizes = 0
     for name in demo_names():

@@ -298,6 +298,9 @@ def add_demos(build: SiteBuild, units: list[Unit], files: Files, config) -> None
         with_demo = demos.demo_units(units)
     except demos.DemoError as error:
         raise PluginError(str(error)) from None
+    missing = [name for name in demos.RUNTIME_FILES if not (runtime / name).is_file()]
+    if with_demo and missing:
+        raise PluginError(f"onnxruntime-web is missing ({', '.join(missing)}): run `make setup` (it runs `npm ci`).")
     for unit in with_demo:
         try:
             exported, source = demos.export_unit(unit, build.course), "trained here"
@@ -320,15 +323,10 @@ def add_demos(build: SiteBuild, units: list[Unit], files: Files, config) -> None
             unit.name,
             len(model) / 1e6,
             len(content) / 1e3,
-            demos.runtime_bytes(build.course) / 1e6 if all((runtime / n).is_file() for n in demos.RUNTIME_FILES) else 0,
+            demos.runtime_bytes(build.course) / 1e6,
             source,
         )
     if build.demo_pages:
-        missing = [name for name in demos.RUNTIME_FILES if not (runtime / name).is_file()]
-        if missing:
-            raise PluginError(
-                f"onnxruntime-web is missing ({', '.join(missing)}): run `make setup` (it runs `npm ci`)."
-            )
         for name in demos.RUNTIME_FILES:
             files.append(File.generated(config, demos.RUNTIME_URI + name, abs_src_path=str(runtime / name)))
 
@@ -382,6 +380,8 @@ def on_page_content(content: str, page, config, files: Files) -> str:
         page.title = build.nav_titles[page.file.src_uri]
     kind, name = match.group(1), match.group(2)
     unit = build.unit(name)
+    if unit is None:
+        raise PluginError(f"{page.file.src_uri}: no unit {name} in {build.course.solutions_dir}")
     card = unit_card(unit, page, config, files, solution=kind == "solutions", course=build.course)
     if unit.name in build.demo_pages:
         data, model_bytes = build.demo_pages[unit.name]
