@@ -20,7 +20,7 @@ from workshop.course.course import Course
 from workshop.course.exercises import generate, goal_line
 from workshop.course.lessons import GOAL_PLACEHOLDER
 from workshop.course.units import TO_WRITE, UNIT_NAME_PATTERN, Goal, unit_names
-from workshop.datasets.manifest import DATASETS
+from workshop.datasets.manifest import datasets
 from workshop.tasks import tasks
 
 
@@ -153,9 +153,9 @@ def create(
     if not re.fullmatch(r"[a-z_]+", metric):
         raise ScaffoldError(f"{metric!r} is not a metric name (lower case and underscores, e.g. test_accuracy).")
     title = name[3:].replace("_", " ").capitalize()
-    new_data = data not in DATASETS and data not in tasks()
+    new_data = data not in datasets() and data not in tasks()
     to_write = TO_WRITE
-    if data in DATASETS:
+    if data in datasets():
         load = f"# {to_write} load `{data}`, e.g. keras.datasets.<name>.load_data(), and split off validation data"
     elif not new_data:
         load = f"# {to_write} load `{data}`, as the units that already use it do"
