@@ -506,3 +506,21 @@ def test_notebook_html_is_cleaned_through_the_parser():
     assert not has_math(soup)
     assert has_math(parse('<div class="jp-RenderedMarkdown"><p>with $x^2$</p><div>nested</div></div>'))
     assert has_math(parse('<span class="arithmatex">\\(x\\)</span>'))
+
+
+def test_lesson_blocks_run_through_the_courses_own_cache(tmp_path):
+    """markdown-exec's formatter for this course: the block's output, kept under the course's cache."""
+    import markdown
+
+    from workshop.course.course import Course
+    from workshop.site import figures
+
+    course = Course(tmp_path)
+    formatter = figures.lesson_block_formatter(course)
+    code = "print('<p>drawn</p>')"
+    rendered = formatter(code=code, md=markdown.Markdown(), html=True)
+    assert "<p>drawn</p>" in str(rendered)
+    (kept,) = figures.lesson_cache_dir(course).glob("*.html")
+    assert kept.name == f"{figures.lesson_block_key(code, course)}.html"
+    kept.write_text("<p>from the cache</p>", encoding="utf-8")
+    assert "from the cache" in str(formatter(code=code, md=markdown.Markdown(), html=True))
