@@ -139,6 +139,16 @@ def test_a_demo_whose_model_the_converter_cannot_export_is_one_line(course):
     ]
 
 
+def test_a_demo_of_a_kind_the_site_does_not_have_is_one_line(course):
+    edit(course.solutions_dir / "01_tiny.py", "# - **Published:**", "# - **Demo:** `garmnet`\n# - **Published:**")
+    assert problems_after_make_exercises(course) == [
+        (
+            "01_tiny: **Demo:** names the demo kind `garmnet`, which the site does not have "
+            "(garment, review, road, window; workshop/site/demos.py DEMOS)."
+        )
+    ]
+
+
 def test_only_the_layers_of_model_count_for_its_demo():
     source = (
         "from keras import layers\nimport keras\n"

@@ -24,6 +24,7 @@ from workshop.course.recipe_checks import recipe_problems
 from workshop.course.scaffold import placeholders
 from workshop.course.units import UNIT_NAME_PATTERN, Unit, UnitError, load_unit, unit_names
 from workshop.datasets.manifest import datasets
+from workshop.site.demos import DEMOS  # the demo kinds the site can show
 from workshop.site.onnx_export import SUPPORTED_LAYERS  # the converter's own list, not a copy
 from workshop.tasks import GeneratorError, Task, tasks
 from workshop.tasks.generated import generator_source
@@ -107,10 +108,17 @@ def self_check_problems(unit: Unit) -> list[str]:
 
 
 def demo_problems(unit: Unit) -> list[str]:
-    """A declared demo needs a model the site's ONNX converter can export: every Keras layer the
-    solution builds into ``model`` must be one it translates."""
+    """A declared demo is a kind the site has, and needs a model the site's ONNX converter can
+    export: every Keras layer the solution builds into ``model`` must be one it translates."""
     if unit.demo is None:
         return []
+    if unit.demo not in DEMOS:
+        return [
+            (
+                f"{unit.name}: **Demo:** names the demo kind `{unit.demo}`, which the site does not have "
+                f"({', '.join(sorted(DEMOS))}; workshop/site/demos.py DEMOS)."
+            )
+        ]
     unsupported = sorted(set(model_layers(unit.solution_path.read_text(encoding="utf-8"))) - SUPPORTED_LAYERS)
     if not unsupported:
         return []

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workshop.course.course import Course
+from workshop.course.notebooks import SubmissionError, read_notebook
 
 
 def find_course_root() -> Path:
@@ -235,8 +236,6 @@ def _parsed_unit(name: str, path: Path, mtime_ns: int, size: int) -> Unit:
     """The declaration of a solution file as it is now (the site build asks for every unit on
     every page: parsing ten notebooks each time was most of a rebuild). Keyed by the file's full
     path, so two courses (the checkout, one in ``tmp_path``) never share an entry."""
-    from workshop.course.notebooks import SubmissionError, read_notebook
-
     try:
         notebook = read_notebook(path)
     except SubmissionError as error:

@@ -29,6 +29,7 @@ from pathlib import Path
 import jupytext
 
 from workshop import atomic
+from workshop.datasets.manifest import data_dir
 from workshop.tasks import GENERATOR_TAG, GeneratorError
 
 __all__ = ["GENERATOR_TAG", "GeneratorError", "generator_source", "held_out_data", "held_out_seed", "load_generator"]
@@ -46,8 +47,6 @@ def held_out_secret() -> str:
     machine to the next (the test suite sets it for the reference results); a grading machine
     leaves it unset. Submissions never see it: the runner gives them a scrubbed environment.
     """
-    from workshop.datasets.manifest import data_dir
-
     if os.environ.get(SECRET_VARIABLE):
         return os.environ[SECRET_VARIABLE]
 
