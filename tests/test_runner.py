@@ -6,10 +6,12 @@ kernel and the real held-out scorer run; only the training is left out to keep t
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -111,6 +113,20 @@ def test_check_json_output(tmp_path):
     for key in ("unit", "metric", "value", "goal", "met", "seconds", "status", "message"):
         assert key in report
     assert report["unit"] == UNIT and report["goal"] == ">= 0.84" and report["met"] is False
+
+
+def test_the_runner_and_the_kernels_code_import_nothing_of_the_site():
+    """The knot of issue 20: the executing child once imported the site's figure themes. Every
+    import in running/, those inside functions (the kernel's) included."""
+    folder = Path(protocol.__file__).parent
+    found = []
+    for path in sorted(folder.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+            found += [f"{path.name}: {name}" for name in names if name.startswith("workshop.site")]
+    assert found == []
 
 
 def test_a_run_kept_for_the_site_captures_each_figure_in_both_colour_schemes(tmp_path):
