@@ -139,3 +139,22 @@ def test_the_command_merges_and_errors_say_what_to_do(three_units, tmp_path, cap
     other = graded_folder(tmp_path, UNITS[0], [row(UNITS[0], "cy", value="1.5", passed=True)], points=5, name="o")
     with pytest.raises(GradeError, match="graded for 10 points in one folder and 5"):
         merge_units([three_units[0], other], tmp_path / "x")
+
+
+def test_a_gradebook_row_is_typed_and_its_csv_spelled_in_one_place(tmp_path, capsys):
+    from workshop.grading.gradebook import read_gradebook
+
+    written = row(UNITS[1], "48213", value="0.84567", passed=True, name="doejane", late=True, seconds=12.34)
+    path = tmp_path / "g" / "gradebook.csv"
+    write_gradebook(path, [written])
+    text = path.read_text()
+    assert ",ok,,0.8457,,true,12.3," in text and text.rstrip().endswith(",doejane,true")  # as instructors read it
+    (back,) = read_gradebook(path)
+    assert back.passed is True and back.late is True and back.value == 0.8457 and back.seconds == 12.3
+    assert back == GradeRow(**{**written.__dict__, "value": 0.8457, "seconds": 12.3})
+    # A status no grader writes (a hand edit) is one line naming the file and the learner.
+    path.write_text(text.replace(",ok,", ",passed,"))
+    with pytest.raises(GradeError, match=r"gradebook.csv: learner '48213' has status 'passed', not one of ok, error"):
+        read_gradebook(path)
+    assert cli.main(["gradebook", str(path.parent), "--out", str(tmp_path / "out")]) == 2
+    assert "has status 'passed'" in capsys.readouterr().err

@@ -1,9 +1,12 @@
 """Batch grading of a class: ``workshop grade --exercise UNIT SUBMISSIONS --out OUT``.
 
 Every submission goes through the one runner (``workshop.running.runner.run_unit``) inside the OS
-confinement of ``workshop.grading.sandbox``; the goal always comes from ``solutions/``. The
-gradebook (``OUT/gradebook.csv``) is rewritten atomically after every submission, so the
-grader can be killed at any moment; a rerun grades only what is missing or changed.
+confinement of ``workshop.grading.sandbox`` (which also builds the learner view and probes the
+sandbox, here or on each Dask worker); the goal always comes from ``solutions/``. Each run's
+wall-clock limit is the unit's, scaled for the runs sharing the machine's cores
+(``runner.time_limit``; docs/grading.md, "Limits"). The gradebook (``OUT/gradebook.csv``, rows
+of ``workshop.grading.gradebook.GradeRow``) is rewritten atomically after every submission, so
+the grader can be killed at any moment; a rerun grades only what is missing or changed.
 """
 
 from __future__ import annotations

@@ -23,6 +23,10 @@ run inside (``workshop.grading.sandbox_probe``), which of it actually holds here
   cgroup; no capabilities, ``no_new_privs``, no further user namespaces; and the sandbox dies
   with the grader.
 
+A batch's sandbox is prepared where its runs happen (``prepare_sandbox``: the learner view of
+the data, the generated /etc, the probe; ``worker_plan`` once per Dask worker), and a batch whose
+sandbox does not hold stops before any submission runs (``sandbox_refusal``).
+
 The allow-list is the design: a deny-list (hide what the grader knows about, show the rest)
 leaves everything the grader does not know about readable, such as an instructor's mail, keys
 or other courses' answer keys. The probe plants a file in the grading account's home and one
