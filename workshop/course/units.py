@@ -23,8 +23,10 @@ def find_course_root() -> Path:
 
 
 # Deprecated: the checkout found at import time, kept only for the modules not yet converted to a
-# ``Course`` passed in (the runner, grader, site and tests; see issue 20). Nothing in
-# workshop/course/ reads them; delete them when `grep -rn "units import.*REPO"` finds no user.
+# ``Course`` passed in (issue 20). Nothing in workshop/course/ or workshop/tasks/ reads them; the
+# users left are workshop/room/wheelhouse.py and tests (test_pure_parts, test_site, test_browser,
+# site_builds, test_publishing, test_package, test_install, test_runner, test_course_day). Delete
+# them when `grep -rn "units import.*REPO"` finds none.
 REPO = find_course_root()
 SOLUTIONS_DIR = REPO / "solutions"
 EXERCISES_DIR = REPO / "exercises"
