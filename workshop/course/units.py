@@ -24,7 +24,7 @@ def find_course_root() -> Path:
 
 # Deprecated: the checkout found at import time, kept only for the modules not yet converted to a
 # ``Course`` passed in (issue 20). Nothing in workshop/course/ or workshop/tasks/ reads them; the
-# users left (02:46 UTC) are workshop/room/wheelhouse.py and tests/test_pure_parts.py,
+# users left are workshop/room/wheelhouse.py and tests/test_pure_parts.py,
 # test_package.py, test_install.py, test_runner.py. Delete them when
 # `grep -rn "units import.*REPO"` finds none.
 REPO = find_course_root()
