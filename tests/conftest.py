@@ -6,8 +6,9 @@ Tiers. Each test says what it does where it is defined (a decorator, or a module
 - `trains`: fits a Keras model, or executes something that does (a reference solution, a notebook
   or a submission that trains, a site build, whose lesson blocks train);
 - `browser`: drives Chromium;
-- `slow`: trains nothing, but takes minutes (a kernel per unit, a fresh virtual environment, a
-  clone, a dependency resolution).
+- `slow`: trains nothing, but costs more than the fast tier's three minutes allow (a limit waited
+  out, kernels for cases beyond the runner's and grader's core ones, a kernel per unit, a fresh
+  virtual environment, a clone, a dependency resolution).
 
 A test with none of these marks is in the fast tier: `make check` runs those (`-m "not trains and
 not browser and not slow"`), `make test` runs everything. A test that waits for a solution run

@@ -10,9 +10,12 @@ import sysconfig
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from workshop.course.units import REPO
 
 
+@pytest.mark.slow  # builds the wheel and a fresh virtual environment: about a minute, no training
 def test_the_wheel_has_every_module_and_data_file_and_its_command_runs(tmp_path):
     wheels = tmp_path / "wheels"
     subprocess.run(
