@@ -246,7 +246,7 @@ def export_unit(unit: Unit, course: Course, model_path: Path | None = None) -> t
     The export is checked against Keras on the demo's sample inputs before it is kept: an
     ``ExportError`` (one line, naming the unit) when they differ by more than the tolerance."""
     demo = demo_for(unit)
-    model_path = model_path or cache.model_path(unit)
+    model_path = model_path or cache.model_path(unit, course)
     if demo is None or not model_path.exists():
         return None
     key = export_cache(course) / f"{unit.name}-{file_digest(model_path)}-{source_digest()}"
@@ -316,13 +316,13 @@ def executed_code_digest(notebook_path: Path, length: int) -> str | None:
     return sha256_text("\n".join(code[:length])) if len(code) >= length else None
 
 
-def trained_model(unit: Unit) -> Path | None:
+def trained_model(unit: Unit, course: Course) -> Path | None:
     """The model the unit's reference solution trained: the cache's for the current key, else the
     newest cached run whose code is this solution's code (a comment edit changes the key only)."""
-    if cache.model_path(unit).exists():
-        return cache.model_path(unit)
+    if cache.model_path(unit, course).exists():
+        return cache.model_path(unit, course)
     wanted, length = code_digest(unit), len(code_lines(unit.solution_path.read_text(encoding="utf-8").splitlines()))
-    folder = cache.model_path(unit).parent
+    folder = cache.cache_dir(course)
     runs = sorted(folder.glob(f"{unit.name}-*.keras"), key=lambda path: path.stat().st_mtime, reverse=True)
     for model in runs:
         if executed_code_digest(model.with_suffix(".ipynb"), length) == wanted:
@@ -375,15 +375,15 @@ def save_artefact(course: Course, names: list[str] | None = None, train: bool = 
     manifest = load_manifest()
     missing = []
     for unit in units:
-        model = trained_model(unit)
+        model = trained_model(unit, course)
         if model is None and train:
             from workshop.running.runner import run_unit
 
             print(f"{unit.name}: training the reference solution (no cached run of this code)", flush=True)
-            result = run_unit(unit.solution_path, unit, executed_path=cache.executed_path(unit))
+            result = run_unit(unit.solution_path, unit, executed_path=cache.executed_path(unit, course))
             if result.status != "ok":
                 raise RuntimeError(f"{unit.name}: the reference solution failed: {result.message}")
-            model = cache.model_path(unit)
+            model = cache.model_path(unit, course)
         if model is None:
             missing.append(unit.name)
             continue

@@ -208,16 +208,16 @@ def on_config(config):
     if not publishing_solutions():
         config["nav"] = drop_solution_entries(config["nav"])
     elif cached_only():
-        cached = {f"solutions/{unit.name}.ipynb" for unit in build.units if cache.executed_path(unit).exists()}
+        cached = {f"solutions/{unit.name}.ipynb" for unit in build.units if cache.executed_path(unit, course).exists()}
         config["nav"] = drop_solution_entries(config["nav"], keep=cached)
     if not (build.mathjax_dir / "tex-mml-chtml.js").is_file():
         raise PluginError(f"MathJax is missing ({build.mathjax_dir}): run `make setup` (it runs `npm ci`).")
     return config
 
 
-def executed_solution(unit: Unit):
-    """The executed solution notebook, running the unit now if the cache has none."""
-    path = cache.executed_path(unit)
+def executed_solution(unit: Unit, course: Course | None = None):
+    """The executed solution notebook (in ``course``'s cache), running the unit now if the cache has none."""
+    path = cache.executed_path(unit, course)
     if path.exists():
         return path
     from workshop.running.runner import run_unit
@@ -260,10 +260,10 @@ def on_files(files: Files, config) -> Files:
                 )
             )
         if publishing_solutions():
-            if cached_only() and not cache.executed_path(unit).exists():
+            if cached_only() and not cache.executed_path(unit, course).exists():
                 log.warning("%s: no cached run, so no solution page (WORKSHOP_SOLUTIONS_CACHED_ONLY=1)", unit.name)
                 continue
-            executed = executed_solution(unit)
+            executed = executed_solution(unit, course)
             staged = build.staging_dir / "solutions" / f"{unit.name}.ipynb"
             notebook = json.loads(executed.read_text(encoding="utf-8"))
             figure_themes.theme_notebook_figures(notebook)  # the page shows each figure in the reader's scheme
