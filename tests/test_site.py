@@ -431,17 +431,26 @@ MATERIAL_PAGE = (
 
 
 def hook_run(tmp_path, output: str, src_uri: str, title: str = "Exercise"):
-    """``on_post_page`` of a real build object (the checkout's course, its full track) on ``output``."""
-    from types import SimpleNamespace
+    """``on_post_page`` of a real build object (the checkout's course, its full track) on ``output``,
+    for a real MkDocs page at ``src_uri``."""
+    from mkdocs.config.defaults import MkDocsConfig
+    from mkdocs.structure.files import File
+    from mkdocs.structure.pages import Page
 
     from workshop.course import tracks
     from workshop.course.course import Course
     from workshop.site import mkdocs_hooks
 
     course = Course(REPO)
-    build = mkdocs_hooks.SiteBuild(course, tracks.load_course(checkout=course).tracks["full"], all_units(), set())
-    config = SimpleNamespace(workshop_build=build)
-    page = SimpleNamespace(file=SimpleNamespace(src_uri=src_uri), url="exercises/x/", title=title)
+    config = MkDocsConfig()
+    docs, site = tmp_path / "docs", tmp_path / "site"
+    docs.mkdir(exist_ok=True)
+    config.load_dict({"site_name": "t", "docs_dir": str(docs), "site_dir": str(site)})
+    assert not config.validate()[0]
+    config.workshop_build = mkdocs_hooks.SiteBuild(
+        course, tracks.load_course(checkout=course).tracks["full"], all_units(), set()
+    )
+    page = Page(title, File(src_uri, str(docs), str(site), use_directory_urls=True), config)
     return mkdocs_hooks.on_post_page(output, page, config)
 
 
@@ -454,9 +463,8 @@ def test_pages_get_the_search_dialogs_name_the_units_title_and_the_demo_script_t
     soup = BeautifulSoup(hook_run(tmp_path, page, f"exercises/{unit.name}.py"), "html.parser")
     assert soup.select_one("div.md-search")["aria-label"] == "Search"
     assert soup.title.get_text() == f"Exercise: {unit.title} - Keras Workshop"
-    assert [tag["src"] for tag in soup.body.find_all("script", recursive=False)] == [
-        "../../javascripts/workshop-demo.js"
-    ]
+    scripts = [tag["src"] for tag in soup.body.find_all("script", recursive=False)]
+    assert scripts == ["../javascripts/workshop-demo.js"], "deferred, relative to the page (one folder deep)"
     assert "a &lt; b" in str(soup), "text is escaped as it was"
 
 
