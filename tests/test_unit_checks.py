@@ -77,6 +77,12 @@ def test_a_malformed_floor_is_one_line(course):
     assert line.startswith("01_tiny: solutions/01_tiny.py: **Floor:** 0.1.0 (always") and "is malformed" in line
 
 
+def test_a_solution_that_is_not_utf8_is_named_not_a_traceback(course):
+    (course.solutions_dir / "01_tiny.py").write_bytes(b"# %% [markdown]\n# # Caf\xe9\n")
+    (line,) = all_problems(course)
+    assert line.startswith("01_tiny: 01_tiny.py is not UTF-8 text: ") and line.endswith("Save it as UTF-8."), line
+
+
 def test_a_data_typo_is_one_line(course):
     edit(course.solutions_dir / "01_tiny.py", "`fashion-mnist`", "`fashion-mnits`")
     (line,) = problems_after_make_exercises(course)

@@ -20,6 +20,7 @@ import workshop.tasks
 from workshop.course.course import Course
 from workshop.course.exercises import GOAL_LINE, MarkerError, goal_line, stale_files
 from workshop.course.lessons import GOAL_PLACEHOLDER, front_matter, goal_markdown, lesson_for, lesson_paths
+from workshop.course.notebooks import SubmissionError
 from workshop.course.recipe_checks import recipe_problems
 from workshop.course.scaffold import placeholders
 from workshop.course.units import UNIT_NAME_PATTERN, Unit, UnitError, load_unit, unit_names
@@ -256,6 +257,8 @@ def all_problems(course: Course | None = None) -> list[str]:
         stale = stale_files(course)
     except MarkerError as error:  # a solution whose exercise cannot be made at all
         problems.append(str(error))
+        stale = []
+    except SubmissionError:  # a solution that cannot be read: its unit's own line below names it
         stale = []
     for name in unit_names(course):
         try:

@@ -21,6 +21,7 @@ import jupytext
 
 from workshop import atomic
 from workshop.course.course import Course
+from workshop.course.notebooks import read_text
 from workshop.course.units import UNIT_NAME_PATTERN, Goal, UnitError, load_unit
 
 BEGIN = re.compile(r"^(?P<indent>\s*)### BEGIN SOLUTION\s*$")
@@ -98,7 +99,7 @@ def expected_solutions(course: Course | None = None) -> dict[Path, str]:
     for solution in sorted(course.solutions_dir.glob("*.py")):
         if not UNIT_NAME_PATTERN.match(solution.stem):
             continue
-        text = solution.read_text(encoding="utf-8")
+        text = read_text(solution)  # a file that is not UTF-8 is one SubmissionError line
         try:
             text = with_goal_line(text, load_unit(solution.stem, course).goal)
         except UnitError:
