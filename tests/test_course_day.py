@@ -368,7 +368,7 @@ def test_the_wheelhouse_recipe_resolves_each_platforms_markers_and_downloads_bin
         assert f"--platform {platform.pip[0]}" in printed, name
     assert printed.count("--only-binary=:all:") == 3 and printed.count("--no-deps") == 3
     assert "pyproject.toml" in printed and "build-requirements.in" in printed
-    assert wheelhouse.build_requirements(), "pip install -e . offline needs the build backend's wheel"
+    assert wheelhouse.build_requirements(Course.find()), "pip install -e . offline needs the build backend's wheel"
 
 
 @pytest.mark.skipif(not pypi_reachable(), reason="needs PyPI")

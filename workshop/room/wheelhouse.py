@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workshop import atomic
-from workshop.course.units import REPO
+from workshop.course.course import Course
 
 PYTHON_VERSION = "3.11"
 
@@ -66,11 +66,11 @@ PLATFORMS = {
 DEFAULT_PLATFORMS = ("linux-x86_64", "macos-arm64", "windows-x86_64")
 
 
-def build_requirements() -> list[str]:
+def build_requirements(course: Course) -> list[str]:
     """The course's build backend (``[build-system] requires``): `pip install -e .` needs it offline."""
     import tomllib
 
-    return tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["build-system"]["requires"]
+    return tomllib.loads((course.root / "pyproject.toml").read_text(encoding="utf-8"))["build-system"]["requires"]
 
 
 def commands(dest: Path, platform: Platform, sources: list[Path]) -> list[list[str]]:
@@ -123,17 +123,24 @@ def sha256sums(dest: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def make(dest: Path, platforms=DEFAULT_PLATFORMS, sources: list[Path] | None = None, show_only: bool = False) -> int:
+def make(
+    dest: Path,
+    platforms=DEFAULT_PLATFORMS,
+    sources: list[Path] | None = None,
+    show_only: bool = False,
+    course: Course | None = None,
+) -> int:
     dest = Path(dest)
+    course = course or Course.find()
     unknown = [name for name in platforms if name not in PLATFORMS]
     if unknown:
         print(f"Unknown platform(s) {', '.join(unknown)}; choose from {', '.join(PLATFORMS)}.", file=sys.stderr)
         return 2
     if sources is None:
         build = dest / "build-requirements.in"
-        sources = [REPO / "pyproject.toml", build]
+        sources = [course.root / "pyproject.toml", build]
         if not show_only:
-            atomic.write_text(build, "\n".join(build_requirements()) + "\n")
+            atomic.write_text(build, "\n".join(build_requirements(course)) + "\n")
     for name in platforms:
         platform = PLATFORMS[name]
         print(f"# {name}" + (f": {platform.note}" if platform.note else ""), flush=True)
