@@ -33,6 +33,11 @@ from workshop.datasets import manifest as data
 
 COURSE = Course.find()  # the checkout under test
 
+# The hostile batch (a module fixture: some twenty kernels with -j 2) takes several minutes on a
+# busy 2-core machine, and its setup counts against whichever test asks for it first: past the
+# fast tier's 180 s default, every test of the batch failed on a timeout there, not on its subject.
+pytestmark = pytest.mark.timeout(1800)
+
 UNIT = "02_fashion_mnist_logreg"
 IMPORTS = "# %%\nimport keras\nimport numpy as np\nfrom keras import layers\n"
 UNTRAINED = (
@@ -382,9 +387,6 @@ def test_feedback_shows_the_learners_cell_and_not_the_data(batch):
 # killed mid-batch, resumed; an infinite loop; Dask; shards
 
 
-# Three gradings, one of them waiting out a 45 s limit, while the suite trains on both cores:
-# about three minutes, more than the fast tier's default timeout allows a test.
-@pytest.mark.timeout(480)
 def test_killing_the_grader_mid_batch_then_rerunning_finishes_without_regrading(tmp_path):
     submissions, out_dir = tmp_path / "class", tmp_path / "out"
     submissions.mkdir()
@@ -676,11 +678,11 @@ def spinner(cores: int, cpu_seconds: float) -> str:
     )
 
 
-@pytest.mark.slow  # no training, but it keeps every core busy for about two minutes by design
+@pytest.mark.slow  # no training, but it keeps every core busy for a few minutes by design
 def test_runs_sharing_the_cores_are_not_timed_out_where_they_fit_alone(tmp_path):
-    """Graded alone, a CPU-bound submission takes S seconds; with a limit alone of 1.25 x S, the
-    same submission graded with -j CORES beside another (each gets half what it had alone) needs
-    more than that, and is not timed out: its limit is scaled for the sharing. An endless one is."""
+    """Graded alone, a CPU-bound submission takes S seconds. With a limit alone of 1.25 x S, two
+    of them graded with -j CORES (each run gets one core) are not timed out: the limit is scaled
+    for the sharing. Endless submissions graded the same way are stopped at that scaled limit."""
     from workshop.running.runner import available_cores
 
     cores = available_cores()
@@ -699,17 +701,25 @@ def test_runs_sharing_the_cores_are_not_timed_out_where_they_fit_alone(tmp_path)
     shared.mkdir()
     for learner in ("a_spin", "b_spin"):
         (shared / f"{learner}.py").write_text(spinner(cores, 8))
-    (shared / "c_endless.py").write_text(IMPORTS + "\n# %%\nwhile True:\n    pass\n")
     completed = run_grade(shared, "--out", tmp_path / "shared-out", "-j", cores, "--timeout", limit_alone, timeout=900)
     assert completed.returncode == 0, completed.stderr
     rows = rows_of(tmp_path / "shared-out")
     for learner in ("a_spin", "b_spin"):
         assert rows[learner]["status"] == "ok", rows[learner]["message"]
-    # Sharing the cores did slow them past the limit alone: without the scaling they would have
-    # been timed out, so the test shows what it claims.
-    assert max(float(rows[learner]["seconds"]) for learner in ("a_spin", "b_spin")) > limit_alone, rows
+    # (Whether sharing slowed them past the limit alone depends on what else the machine does;
+    # the endless runs below show the limit that applied.)
+
+    endless = tmp_path / "endless"
+    endless.mkdir()
+    for learner in ("a_loop", "b_loop"):
+        (endless / f"{learner}.py").write_text(IMPORTS + "\n# %%\nwhile True:\n    pass\n")
+    completed = run_grade(endless, "--out", tmp_path / "endless-out", "-j", cores, "--timeout", 20, timeout=600)
+    assert completed.returncode == 0, completed.stderr
     factor = 2  # BUDGET_CORES x jobs / cores, with as many jobs as cores: each run gets one core
-    endless = rows["c_endless"]
-    assert endless["status"] == "timeout", endless
-    assert endless["message"].startswith(f"Stopped after {math.ceil(limit_alone * factor)} s"), endless["message"]
-    assert f"x {factor:g} because this run gets 1 core ({cores} runs sharing {cores})" in endless["message"]
+    for found in rows_of(tmp_path / "endless-out").values():
+        assert found["status"] == "timeout", found
+        assert found["message"].startswith(f"Stopped after {20 * factor} s"), found["message"]
+        assert (
+            f"(20 s as given, x {factor} because this run gets 1 core ({cores} runs sharing {cores})"
+            in (found["message"])
+        )
