@@ -156,6 +156,7 @@ def parse_bytes(text: str) -> int:
 
 
 def command_grade(args) -> int:
+    from workshop.course.course import Course
     from workshop.course.units import UnitError
     from workshop.datasets.manifest import DataError
     from workshop.grading.grade import grade
@@ -183,11 +184,12 @@ def command_grade(args) -> int:
             points=args.points,
             credit=args.credit,
             only=args.only,
+            course=(course := Course.find()),
         )
         if args.similarity:
             from workshop.grading.similarity import report_for_grading
 
-            similar = report_for_grading(args.exercise, Path(args.out), cutoff=args.similarity_cutoff)
+            similar = report_for_grading(args.exercise, Path(args.out), cutoff=args.similarity_cutoff, course=course)
     except (GradeError, UnitError, DataError) as error:
         return fail(str(error))
     print(

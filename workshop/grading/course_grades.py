@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from workshop import atomic
+from workshop.course.course import Course
 from workshop.course.units import Unit, all_units
 from workshop.grading.gradebook import GRADER_ERROR, OK, GradeError, GradeRow, read_gradebook
 
@@ -77,9 +78,10 @@ def cell(row: GradeRow | None) -> str:
     return row.status.upper()
 
 
-def collect(graded: list[Path], points: float = 1.0) -> dict[str, UnitGrades]:
-    """Each unit's latest grade per learner across the `graded` folders, in teaching order."""
-    units = {unit.name: unit for unit in all_units()}
+def collect(graded: list[Path], points: float = 1.0, course: Course | None = None) -> dict[str, UnitGrades]:
+    """Each unit's latest grade per learner across the `graded` folders, in teaching order; the
+    units are ``course``'s (default: ``Course.find()``)."""
+    units = {unit.name: unit for unit in all_units(course or Course.find())}
     found: dict[str, UnitGrades] = {}
     for folder in map(Path, graded):
         rows = read_gradebook(folder / "gradebook.csv")
@@ -153,14 +155,14 @@ def canvas_csv(grades: dict[str, UnitGrades]) -> str:
     return buffer.getvalue()
 
 
-def merge_units(graded: list[Path], out: Path, points: float = 1.0) -> dict:
+def merge_units(graded: list[Path], out: Path, points: float = 1.0, course: Course | None = None) -> dict:
     """Write the course gradebook and Canvas CSV of `graded` folders into `out`."""
     if not graded:
         raise GradeError("Give the folders that `workshop grade --out` wrote, one or more per unit.")
     out = Path(out)
     if any(Path(folder).resolve() == out.resolve() for folder in graded):
         raise GradeError(f"--out {out} is one of the graded folders: its canvas.csv would be overwritten.")
-    grades = collect(graded, points)
+    grades = collect(graded, points, course)
     atomic.write_text(out / COURSE_GRADEBOOK, course_gradebook_csv(grades))
     atomic.write_text(out / CANVAS_FILENAME, canvas_csv(grades))
     return {"units": list(grades), "learners": len(learners(grades)), "out": str(out)}
@@ -183,7 +185,7 @@ def add_parser(commands) -> None:
 
 def run(args) -> int:
     try:
-        summary = merge_units(args.graded, args.out, args.points)
+        summary = merge_units(args.graded, args.out, args.points, Course.find())
     except GradeError as error:
         print(f"workshop gradebook: {error}", file=sys.stderr)
         return 2

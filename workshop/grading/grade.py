@@ -81,6 +81,11 @@ class Job:
     credit: str = "pass"  # how the feedback says points are computed (workshop.grading.credit)
     points: float = 1.0
     jobs: int = 1  # runs at once on the machine where this one runs (-j); a Dask worker counts its threads
+    course_root: str = ""  # the checkout whose solutions/ holds the unit (the same path on every worker)
+
+    @property
+    def course(self) -> Course:
+        return Course(Path(self.course_root)) if self.course_root else Course.find()
 
 
 @dataclass(frozen=True)
@@ -326,7 +331,7 @@ def grade_one(job: Job) -> GradeRow:
     """Run one submission through the runner in the sandbox; write its feedback; return its row."""
     from workshop.running.runner import run_unit
 
-    unit = load_unit(job.unit)  # the goal comes from solutions/, never from the submission
+    unit = load_unit(job.unit, job.course)  # the goal comes from solutions/, never from the submission
     started = time.monotonic()
     try:
         plan = job.plan if job.plan is not None else worker_plan(job.spec)
@@ -437,7 +442,7 @@ def grade(
         raise GradeError(f"--points must be a positive number (got {points}).")
     if jobs < 1:
         raise GradeError(f"-j/--jobs must be 1 or more (got {jobs}).")
-    unit = load_unit(unit_name)
+    unit = load_unit(unit_name, course)
     check_credit(credit, unit)
     options = BatchOptions(
         jobs=jobs,
@@ -532,6 +537,7 @@ def run_all(
                 credit=options.credit,
                 points=options.points,
                 jobs=options.jobs,
+                course_root=str(course.root),
             )
             for s in todo
         ]
@@ -576,7 +582,8 @@ def run_batch(executor: Executor, run_jobs: list[Job], gradebook: Gradebook, pro
             try:
                 row = future.result()
             except Exception as error:  # noqa: BLE001 - the worker itself failed (e.g. a lost Dask worker)
-                row = grader_error_row(job.learner, job.sha256, load_unit(job.unit), f"{type(error).__name__}: {error}")
+                what = f"{type(error).__name__}: {error}"
+                row = grader_error_row(job.learner, job.sha256, load_unit(job.unit, job.course), what)
             gradebook.put(row.with_details(job.details))
             graded += 1
             failed += not row.passed

@@ -58,6 +58,7 @@ from pathlib import Path
 import psutil
 
 from workshop import atomic
+from workshop.course.course import Course
 from workshop.course.units import load_unit
 from workshop.grading.gradebook import now
 from workshop.running.runner import Isolation
@@ -706,7 +707,7 @@ def prepare_sandbox(spec: SandboxSpec, report_path: Path, log=sys.stderr) -> tup
     from workshop.tasks import get_task
     from workshop.tasks.generated import held_out_secret
 
-    unit = load_unit(spec.unit)
+    unit = load_unit(spec.unit, Course(Path(spec.repo)))
     # The scorer's secret must exist before the first run: inside the sandbox the data is read-only.
     held_out_secret()
     # Named after the output folder, so that a rerun removes the view a killed grader left.

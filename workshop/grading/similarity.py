@@ -305,12 +305,12 @@ def similarity_report(unit, submissions: list[tuple[str, str, Path]], folder: Pa
     }
 
 
-def report_for_grading(unit_name: str, out_dir: Path, cutoff: float | None = None) -> dict:
+def report_for_grading(unit_name: str, out_dir: Path, cutoff: float | None = None, course=None) -> dict:
     """The similarity report of a graded class: every learner in ``OUT/gradebook.csv`` with a file."""
     from workshop.course.units import load_unit
     from workshop.grading.gradebook import read_gradebook
 
-    unit = load_unit(unit_name)
+    unit = load_unit(unit_name, course)  # course None: Course.find()
     submissions = []
     for row in read_gradebook(Path(out_dir) / "gradebook.csv"):
         if row.submission and Path(row.submission).is_file():
