@@ -458,6 +458,7 @@ mirror = {{ name = "reviews_small.tar.gz", sha256 = "{sha256((mirror / "reviews"
     assert unpacked_files() == reviews | {manifest.UNPACKED_MARKER}
 
 
+@pytest.mark.slow
 @needs_mirror
 def test_the_mirrors_imdb_archive_unpacks_to_the_labelled_reviews():
     """The real 28 MB archive: 50,000 small files, about 10 s."""

@@ -226,6 +226,7 @@ def assert_low_score(batch, learner: str) -> dict:
     return found
 
 
+@pytest.mark.trains
 def test_the_batch_finishes_with_a_complete_gradebook(batch):
     assert batch["completed"].returncode == 0, batch["completed"].stderr
     assert sorted(batch["rows"]) == batch["learners"]
@@ -248,51 +249,62 @@ def assert_sandbox_held(report: dict) -> None:
     assert protections["pids_cgroup"]["active"] == (report["pids_root"] is not None), report
 
 
+@pytest.mark.trains
 def test_syntax_error(batch):
     assert_error(batch, "syntax", "Syntax error in cell 2, line 1")
 
 
+@pytest.mark.trains
 def test_exception_at_import(batch):
     assert_error(batch, "import_error", "ModuleNotFoundError: No module named 'keras_does_not_exist'")
 
 
+@pytest.mark.trains
 def test_memory_bomb(batch):
     assert_error(batch, "memory_bomb", "MemoryError", "out of memory", "died")
 
 
+@pytest.mark.trains
 def test_printed_or_assigned_accuracy_and_a_planted_score_change_nothing(batch):
     assert_low_score(batch, "fake_accuracy")
 
 
+@pytest.mark.trains
 def test_monkeypatching_keras_or_the_metric_changes_nothing(batch):
     assert_low_score(batch, "monkeypatch")
 
 
+@pytest.mark.trains
 def test_writes_to_the_graders_files_solutions_and_data_fail(batch):
     assert_low_score(batch, "writes")  # its own check raised if any write had succeeded
     assert {path: digest(path) for path in protected_files()} == batch["before"]
     assert (batch["submissions"] / "honest.py").read_bytes()[-1:] != b"0"
 
 
+@pytest.mark.trains
 def test_reading_the_held_out_labels_gives_nothing(batch):
     # The real labels are hidden, so it trains on the view's shuffled ones: scored, and low.
     assert_low_score(batch, "heldout")
 
 
+@pytest.mark.trains
 def test_sys_exit_before_training(batch):
     assert_error(batch, "sys_exit", "SystemExit")
 
 
+@pytest.mark.trains
 def test_os_exit_before_training(batch):
     assert_error(batch, "os_exit", "died")
 
 
+@pytest.mark.trains
 def test_fork_storm_is_bounded_and_cleaned_up(batch):
     assert_error(batch, "fork_storm", "BlockingIOError", "Resource temporarily unavailable", "processes")
     leftovers = [p for p in psutil.process_iter(["cmdline"]) if (p.info["cmdline"] or [])[-2:] == ["sleep", SLEEP_MARK]]
     assert not leftovers
 
 
+@pytest.mark.trains
 def test_a_thread_storm_hits_the_pids_cgroup(batch):
     sandbox = json.loads((batch["out"] / "sandbox.json").read_text())
     if not sandbox["protections"]["pids_cgroup"]["active"]:
@@ -300,40 +312,49 @@ def test_a_thread_storm_hits_the_pids_cgroup(batch):
     assert_error(batch, "thread_storm", "can't start new thread")
 
 
+@pytest.mark.trains
 def test_a_flood_of_output(batch):
     assert_low_score(batch, "flood")
 
 
+@pytest.mark.trains
 def test_a_corrupt_notebook(batch):
     assert_error(batch, "corrupt", "not a valid notebook")
 
 
+@pytest.mark.trains
 def test_no_model(batch):
     assert_error(batch, "no_model", "left no Keras model in the name `model`")
 
 
+@pytest.mark.trains
 def test_wrong_input_or_output_shape(batch):
     assert_error(batch, "input_shape", "expects inputs of shape (32, 32)")
     assert_error(batch, "output_shape", "outputs shape (5,)")
 
 
+@pytest.mark.trains
 def test_a_lambda_layer_is_refused(batch):
     assert_error(batch, "lambda_layer", "safe_mode=True")
 
 
+@pytest.mark.trains
 def test_the_network_is_unreachable(batch):
     assert_error(batch, "network", "ConnectionRefusedError", "Network is unreachable", "OSError")
     assert batch["listener"].accepted == 0
 
 
+@pytest.mark.trains
 def test_an_ambiguous_folder_is_an_error_row(batch):
     assert_error(batch, "two_files", "Ambiguous submission")
 
 
+@pytest.mark.trains
 def test_a_folder_named_with_hide_is_invisible(batch):
     assert_error(batch, "hidden_copy", "FileNotFoundError")
 
 
+@pytest.mark.trains
 def test_a_snooper_finds_nothing_of_the_machine_and_nothing_reaches_the_output(batch):
     """Home, a folder beside the checkout, another learner's file: none is visible inside, so no
     byte of them reaches the gradebook, the feedback, the Canvas CSV or Gradescope's results."""
@@ -346,6 +367,7 @@ def test_a_snooper_finds_nothing_of_the_machine_and_nothing_reaches_the_output(b
     assert "CHANNEL-OK" in feedback and batch["planted"].token not in feedback
 
 
+@pytest.mark.slow
 def test_the_snooper_finds_the_planted_files_when_nothing_confines_it(tmp_path):
     """The same snooper, graded with --no-namespaces: it finds the file in the grader's home and
     reports it, so the test above would see a leak if the sandbox let one through."""
@@ -364,11 +386,12 @@ def test_the_snooper_finds_the_planted_files_when_nothing_confines_it(tmp_path):
     assert str(out_dir / "gradebook.csv") in leaks(out_dir, planted)
 
 
+@pytest.mark.trains
 def test_the_generated_stub_fails(batch):
     assert_error(batch, "stub", "NotImplementedError")
 
 
-@pytest.mark.slow
+@pytest.mark.trains
 def test_the_reference_solution_passes(batch):
     found = row(batch, "honest")
     assert found["status"] == "ok" and found["passed"] == "true", found
@@ -378,6 +401,7 @@ def test_the_reference_solution_passes(batch):
     assert "t10k" not in feedback
 
 
+@pytest.mark.trains
 def test_feedback_shows_the_learners_cell_and_not_the_data(batch):
     feedback = (batch["out"] / "feedback" / "import_error.md").read_text()
     assert "import keras_does_not_exist" in feedback and "| test_accuracy | - | >= 0.84 |" in feedback
@@ -387,6 +411,7 @@ def test_feedback_shows_the_learners_cell_and_not_the_data(batch):
 # killed mid-batch, resumed; an infinite loop; Dask; shards
 
 
+@pytest.mark.slow
 def test_killing_the_grader_mid_batch_then_rerunning_finishes_without_regrading(tmp_path):
     submissions, out_dir = tmp_path / "class", tmp_path / "out"
     submissions.mkdir()
@@ -507,6 +532,7 @@ def test_shards_merge_into_one_gradebook(tmp_path):
 # exports; generated labs
 
 
+@pytest.mark.trains
 def test_the_batch_writes_canvas_and_gradescope_grades(batch):
     lines = (batch["out"] / "canvas.csv").read_text().splitlines()
     assert lines[0] == "Student,ID,SIS User ID,SIS Login ID,Section,02. Fashion-MNIST with logistic regression"
@@ -548,6 +574,7 @@ def test_exports_give_no_points_for_a_grader_error_and_scale_to_points():
         ("11_multi_label_fashion", "keras.Input((56, 56)), layers.Flatten(), layers.Dense(10, activation='sigmoid')"),
     ],
 )
+@pytest.mark.slow
 def test_a_generated_lab_is_scored_by_the_confined_scorer(unit, shapes, tmp_path):
     """The scorer of a generated lab needs the reference solution's generator cells and the secret:
     inside the grader's sandbox it still finds both, and scores an (untrained) model."""
@@ -565,6 +592,7 @@ def test_a_generated_lab_is_scored_by_the_confined_scorer(unit, shapes, tmp_path
     assert "scorer" in report["active"], report
 
 
+@pytest.mark.slow
 def test_a_generated_lab_submission_cannot_recompute_the_held_out_data(tmp_path, monkeypatch):
     """Unit 07 in the sandbox: importing the course's generator to rebuild "the held-out frames"
     fails (the scorer's secret is in the hidden data folder), and changes nothing of the grader's."""

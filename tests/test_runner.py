@@ -39,6 +39,7 @@ def test_an_untrained_model_is_scored_and_misses_the_goal(tmp_path):
     assert result.value < 0.3 and not result.met and result.exit_code == 1
 
 
+@pytest.mark.slow
 def test_printing_or_assigning_a_score_changes_nothing(tmp_path):
     result = check(tmp_path, UNTRAINED + "\n# %%\ntest_accuracy = 0.99\nprint('test_accuracy: 0.99')\n")
     assert result.value < 0.3 and not result.met
@@ -82,6 +83,7 @@ def test_the_traceback_shows_the_learners_code(tmp_path):
     assert result.cell == 2
 
 
+@pytest.mark.slow
 def test_a_run_past_its_limit_is_stopped_and_named(tmp_path):
     result = check(tmp_path, IMPORTS + "\n# %%\nwhile True:\n    pass\n", timeout_seconds=25)
     assert result.status == "timeout" and result.exit_code == 2
@@ -93,6 +95,7 @@ def test_a_corrupt_notebook_is_reported(tmp_path):
     assert result.status == "error" and "not a valid notebook" in result.message
 
 
+@pytest.mark.slow
 def test_notebook_magics_are_accepted(tmp_path):
     result = check(tmp_path, "# %%\n%matplotlib inline\n!echo hello\n" + UNTRAINED)
     assert result.status == "ok", result.message
@@ -129,6 +132,7 @@ def test_the_runner_and_the_kernels_code_import_nothing_of_the_site():
     assert found == []
 
 
+@pytest.mark.slow
 def test_a_run_kept_for_the_site_captures_each_figure_in_both_colour_schemes(tmp_path):
     """The kernel-side capture (workshop.running.figure_schemes), installed by the setup cell."""
     figure = "\n# %%\nimport matplotlib.pyplot as plt\nplt.plot([0, 1], [1, 0])\nplt.title('loss')\nplt.show()\n"
@@ -178,6 +182,7 @@ def test_a_malformed_record_is_the_runners_fault_not_a_dead_notebook(tmp_path, m
 # --- learners' real files ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_py_file_with_a_byte_order_mark_and_crlf_line_endings_runs(tmp_path):
     """What Windows editors save: Python accepts it, so the runner does too."""
     path = tmp_path / "submission.py"
@@ -186,6 +191,7 @@ def test_a_py_file_with_a_byte_order_mark_and_crlf_line_endings_runs(tmp_path):
     assert result.status == "ok", result.message
 
 
+@pytest.mark.slow
 def test_a_colab_export_runs(tmp_path):
     """Colab's File > Download > .ipynb: nbformat 4.0, cell ids in metadata, `!pip` lines, outputs
     and Colab's own metadata, saved with a byte-order mark."""
@@ -236,6 +242,7 @@ def test_a_colab_export_runs(tmp_path):
     assert result.status == "ok", result.message
 
 
+@pytest.mark.slow
 def test_a_tensorflow_function_as_activation_is_named_with_its_keras_fix(tmp_path):
     """As older TensorFlow tutorials write it: it trains, but a saved model cannot load it back."""
     source = (
@@ -248,6 +255,7 @@ def test_a_tensorflow_function_as_activation_is_named_with_its_keras_fix(tmp_pat
     assert 'activation="softmax"' in result.message, result.message
 
 
+@pytest.mark.trains
 def test_preprocessing_outside_the_model_is_named_when_held_out_data_scores_far_lower(tmp_path):
     source = (
         IMPORTS + "\n# %%\n(x, y), _ = keras.datasets.fashion_mnist.load_data()\n"

@@ -38,7 +38,7 @@ def test_self_check_uses_the_declared_goal(name):
     assert (match[2], match[3]) == (unit.goal.metric, unit.goal.op)
 
 
-@pytest.mark.slow
+@pytest.mark.trains
 @pytest.mark.parametrize("name", UNIT_NAMES)
 def test_solution_meets_its_goal(name, solution_runs):
     result = solution_runs.get(name)
@@ -63,7 +63,7 @@ def last_cell_text(notebook_path) -> str:
     )
 
 
-@pytest.mark.slow
+@pytest.mark.trains
 @pytest.mark.parametrize("name", UNIT_NAMES)
 def test_the_reference_solutions_self_check_says_the_goal_is_met(name, solution_runs):
     """The learner's own check agrees with the runner on the reference solution: both say the goal
@@ -74,7 +74,7 @@ def test_the_reference_solutions_self_check_says_the_goal_is_met(name, solution_
     assert re.search(r"\bmeets the goal\b", printed), f"the self-check printed:\n{printed}"
 
 
-@pytest.mark.slow
+@pytest.mark.trains
 def test_the_steering_lab_records_a_family_gap(solution_runs):
     """Unit 07's comparison table: the linear model and the MLP are far from the goal, the CNN meets it."""
     import nbformat
@@ -97,7 +97,7 @@ def test_the_steering_lab_records_a_family_gap(solution_runs):
 TENSORFLOW_LOG = re.compile(r"oneDNN|absl::|I0000 |W0000 |tensorflow/core|cuda|XLA service", re.IGNORECASE)
 
 
-@pytest.mark.slow
+@pytest.mark.trains
 @pytest.mark.parametrize("name", UNIT_NAMES)
 def test_executed_solution_has_outputs_and_no_tensorflow_log(name, solution_runs):
     """What the solution page will show: figures, and none of TensorFlow's start-up chatter."""
