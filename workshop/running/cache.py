@@ -32,13 +32,6 @@ def cache_dir(course: Course | None = None) -> Path:
     return (course or Course.find()).cache_dir / "executed"
 
 
-def __getattr__(name: str):
-    # `CACHE_DIR`, once fixed at import: for the callers not yet handed a Course.
-    if name == "CACHE_DIR":
-        return cache_dir()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def package_versions() -> dict[str, str]:
     versions = {}
     for name in KEYED_PACKAGES:
