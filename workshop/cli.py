@@ -10,6 +10,7 @@ from pathlib import Path
 
 def command_check(args) -> int:
     from workshop.course.units import UnitError, load_unit, unit_for_path
+    from workshop.running import protocol
     from workshop.running.runner import Isolation, run_unit, time_limit, unenforced
 
     try:
@@ -32,9 +33,15 @@ def command_check(args) -> int:
             sys.stderr.write(f"\r  running {unit.name}: {where}, {elapsed:4.0f} s (limit {limit:g} s)  ")
             sys.stderr.flush()
 
-    result = run_unit(
-        Path(args.path), unit, executed_path=args.executed, timeout_seconds=args.timeout, on_progress=progress
-    )
+    try:
+        result = run_unit(
+            Path(args.path), unit, executed_path=args.executed, timeout_seconds=args.timeout, on_progress=progress
+        )
+    except protocol.MalformedRecord as error:
+        # The runner's own processes disagreed about a record: a fault of this tool, not of the notebook.
+        if progress:
+            sys.stderr.write("\r" + " " * 78 + "\r")
+        return fail(f"the workshop runner failed (not your notebook): {error}. Please report this.", args.json)
     if progress:
         sys.stderr.write("\r" + " " * 78 + "\r")
     if args.json:
