@@ -8,7 +8,7 @@ import re
 import pytest
 
 from workshop.course.course import Course
-from workshop.course.lessons import GOAL_PLACEHOLDER, fill_unit_fields, front_matter
+from workshop.course.lessons import BUDGET_PLACEHOLDER, GOAL_PLACEHOLDER, fill_unit_fields, front_matter
 from workshop.course.units import load_unit
 
 COURSE = Course.find()
@@ -68,3 +68,20 @@ def test_the_exercise_box_takes_the_goal_from_the_declaration(lesson):
     goal = load_unit(name, COURSE).goal
     filled = fill_unit_fields(text, load_unit(name, COURSE))
     assert GOAL_PLACEHOLDER not in filled and f"`{goal.metric} {goal.op} {goal.value!r}`" in filled
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda path: path.stem)
+def test_a_lesson_quotes_the_budget_only_through_its_placeholder(lesson):
+    """A time budget in a lesson is the declaration's: `{{ unit.budget }}` is filled with it, and no
+    lesson types a budget-like "N s of CPU" figure by hand."""
+    name = front_matter(lesson).get("unit")
+    if name is None:
+        return
+    text = lesson.read_text(encoding="utf-8")
+    typed = re.findall(r"\b\d+ s of (?:CPU|training)\b", text)
+    assert not typed, f"{lesson.name} types a budget ({typed[0]!r}): write {BUDGET_PLACEHOLDER}"
+    unit = load_unit(name, COURSE)
+    filled = fill_unit_fields(text, unit)
+    assert BUDGET_PLACEHOLDER not in filled
+    if BUDGET_PLACEHOLDER in text:
+        assert f"{unit.budget_seconds} s" in filled

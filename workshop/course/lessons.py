@@ -1,7 +1,7 @@
 """Lessons: ``docs/lessons/NN_slug.md``, each naming its unit in its front matter (``unit: NN_slug``).
 
 A lesson never types its unit's declared facts: it writes ``{{ unit.goal }}`` where the Exercise box
-states the goal, and the site build fills it from the declaration (``fill_unit_fields``, called by
+states the goal (and ``{{ unit.budget }}`` where it quotes the time budget), and the site build fills them from the declaration (``fill_unit_fields``, called by
 ``workshop.site.mkdocs_hooks.on_page_markdown``). ``workshop units --check`` reports a lesson that names no unit and
 a lesson that types its unit's goal by hand.
 """
@@ -18,6 +18,7 @@ from workshop.course.units import Unit
 
 # The placeholders a lesson may use, each filled from its unit's declaration.
 GOAL_PLACEHOLDER = "{{ unit.goal }}"
+BUDGET_PLACEHOLDER = "{{ unit.budget }}"
 FRONT_MATTER = re.compile(r"\A---\n(?P<yaml>.*?)\n---\n", re.DOTALL)
 
 
@@ -54,4 +55,6 @@ def goal_markdown(unit: Unit) -> str:
 
 def fill_unit_fields(markdown: str, unit: Unit) -> str:
     """The lesson's Markdown with its unit's placeholders filled from the declaration."""
-    return markdown.replace(GOAL_PLACEHOLDER, goal_markdown(unit))
+    return markdown.replace(GOAL_PLACEHOLDER, goal_markdown(unit)).replace(
+        BUDGET_PLACEHOLDER, f"{unit.budget_seconds} s"
+    )
