@@ -33,11 +33,6 @@ from workshop.datasets import manifest as data
 
 COURSE = Course.find()  # the checkout under test
 
-# The hostile batch (a module fixture: some twenty kernels with -j 2) takes several minutes on a
-# busy 2-core machine, and its setup counts against whichever test asks for it first: past the
-# fast tier's 180 s default, every test of the batch failed on a timeout there, not on its subject.
-pytestmark = pytest.mark.timeout(1800)
-
 UNIT = "02_fashion_mnist_logreg"
 IMPORTS = "# %%\nimport keras\nimport numpy as np\nfrom keras import layers\n"
 UNTRAINED = (
@@ -181,7 +176,8 @@ def batch(tmp_path_factory, request):
     (submissions / "two_files").mkdir()
     (submissions / "two_files" / "a.py").write_text(UNTRAINED)
     (submissions / "two_files" / "b.py").write_text(UNTRAINED)
-    with_solution = "not slow" not in (request.config.getoption("markexpr") or "")
+    # The reference solution trains for a minute: graded only when the test that checks it runs.
+    with_solution = any(item.name == "test_the_reference_solution_passes" for item in request.session.items)
     if with_solution:
         shutil.copy(load_unit(UNIT).solution_path, submissions / "honest.py")
     else:
