@@ -29,7 +29,7 @@ from snooping import SNOOPER, Planted, leaks, plant_around
 
 from workshop.course.course import Course
 from workshop.course.units import load_unit
-from workshop.datasets import manifest as data
+from workshop.datasets import manifest
 
 COURSE = Course.find()  # the checkout under test
 
@@ -43,7 +43,7 @@ SLEEP_MARK = "987"  # the fork storm's sleeping processes run `sleep 987`
 
 
 def real_labels() -> Path:
-    return data.file_path("fashion-mnist", "t10k-labels-idx1-ubyte.gz")
+    return manifest.file_path("fashion-mnist", "t10k-labels-idx1-ubyte.gz")
 
 
 def protected_files() -> list[Path]:
@@ -596,7 +596,7 @@ def test_a_generated_lab_submission_cannot_recompute_the_held_out_data(tmp_path,
 
     monkeypatch.delenv("WORKSHOP_HELD_OUT_SECRET", raising=False)  # a grading machine's own secret
     held_out_secret()  # the instructor's, made before grading as `workshop grade` does
-    secret = data.data_dir() / SECRET_FILENAME
+    secret = manifest.data_dir() / SECRET_FILENAME
     before = secret.read_bytes()
     submissions = tmp_path / "class"
     submissions.mkdir()
@@ -651,7 +651,7 @@ def test_grading_refuses_to_start_when_the_probe_sees_the_graders_home(tmp_path)
         capture_output=True,
         text=True,
         cwd=COURSE.root,
-        env={**os.environ, "HOME": str(home), "WORKSHOP_DATA_DIR": str(data.data_dir())},
+        env={**os.environ, "HOME": str(home), "WORKSHOP_DATA_DIR": str(manifest.data_dir())},
         timeout=300,
         check=False,
     )

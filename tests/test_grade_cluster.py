@@ -24,7 +24,7 @@ from snooping import SNOOPER, Planted, leaks, plant_around
 
 from workshop.course.course import Course
 from workshop.course.units import load_unit
-from workshop.datasets import manifest as data
+from workshop.datasets import manifest
 
 COURSE = Course.find()  # the checkout under test
 
@@ -132,14 +132,14 @@ def test_a_dask_cluster_grades_right_and_a_worker_without_a_sandbox_refuses_work
     shutil.copy(load_unit(UNIT).solution_path, submissions / "ada.py")
     (submissions / "broken.py").write_text("# %%\ndef oops(:\n    pass\n")
     (submissions / "peeker.py").write_text(
-        UNTRAINED + f"\n# %%\nopen({str(data.file_path('fashion-mnist', 't10k-labels-idx1-ubyte.gz'))!r}, 'rb')\n"
+        UNTRAINED + f"\n# %%\nopen({str(manifest.file_path('fashion-mnist', 't10k-labels-idx1-ubyte.gz'))!r}, 'rb')\n"
     )
     (submissions / "untrained.py").write_text(UNTRAINED)
     # On a worker too, the snooper finds nothing of the machine (home, beside the checkout, classmates).
     (submissions / "snooper.py").write_text(SNOOPER)
     planted = Planted()
     plant_around(planted, Path.home(), COURSE.root.parent, submissions / "classmate.py")
-    keep = [COURSE.root, Path(sys.prefix), tmp_path, data.data_dir()]
+    keep = [COURSE.root, Path(sys.prefix), tmp_path, manifest.data_dir()]
 
     # A worker on which no sandbox can be built (no `bwrap` on its PATH): it grades nothing.
     no_sandbox = {"PATH": str(Path(sys.executable).parent)}

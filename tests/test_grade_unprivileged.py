@@ -25,7 +25,7 @@ from snooping import SNOOPER, Planted, leaks, plant_around
 
 from workshop.course.course import Course
 from workshop.course.units import load_unit
-from workshop.datasets import manifest as data
+from workshop.datasets import manifest
 
 COURSE = Course.find()  # the checkout under test
 
@@ -71,8 +71,8 @@ def test_an_ordinary_user_grades_a_hostile_class_with_the_same_verdicts(account)
         home.chmod(0o755)
         mirror = home / "mirror" / "fashion-mnist"
         mirror.mkdir(parents=True)
-        for entry in data.DATASETS["fashion-mnist"]["files"]:
-            shutil.copy(data.file_path("fashion-mnist", entry["name"]), mirror / entry["name"])
+        for entry in manifest.dataset("fashion-mnist")["files"]:
+            shutil.copy(manifest.file_path("fashion-mnist", entry["name"]), mirror / entry["name"])
         submissions = home / "class"
         submissions.mkdir()
         labels = home / "data" / "fashion-mnist" / "t10k-labels-idx1-ubyte.gz"

@@ -29,10 +29,13 @@ from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from workshop.course.course import Course
 from workshop.course.notebooks import code_cells, read_notebook
-from workshop.course.units import REPO, all_units
-from workshop.datasets.manifest import DATASETS
+from workshop.course.units import all_units
+from workshop.datasets.manifest import datasets
 from workshop.running.runner import Isolation, ipython_to_python, memory_limit_problem, unenforced
+
+REPO = Course.find().root
 
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
 # The cheapest unit to train (about 12 s on one core).
@@ -220,7 +223,7 @@ def test_every_exercise_is_self_contained_and_loads_data_through_keras(unit):
                 f"{path.name} reads the file {node.args[0].value!r} (line {node.lineno}): load data through "
                 "keras.datasets or keras.utils.get_file, which Colab and `workshop fetch` both fill"
             )
-        downloaded = [name for name in unit.datasets if name in DATASETS]
+        downloaded = [name for name in unit.datasets if name in datasets()]
         if downloaded:
             assert "load_data(" in source or "get_file(" in source, (
                 f"{path.name} uses {downloaded} but never calls keras.datasets' load_data() or keras.utils.get_file()"

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from workshop.course.course import Course
 from workshop.course.exercises import DEFAULT_STUB, MarkerError, make_exercise
-from workshop.course.units import REPO, UnitError, parse_declaration
+from workshop.course.units import UnitError, parse_declaration
 from workshop.grading.grade import GradeError, Submission, select_shard
 from workshop.grading.sandbox import AllowList, bwrap_arguments, bwrap_prefix, python_runtime
 from workshop.site import figure_themes
@@ -21,6 +22,8 @@ from workshop.site.notebook_html import (
     describe_output_images,
     exclude_outputs_from_search,
 )
+
+REPO = Course.find().root
 
 # --- Stubs ---------------------------------------------------------------------------------
 

@@ -15,9 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from workshop.course.units import REPO, load_unit
+from workshop.course.course import Course
+from workshop.course.units import load_unit
 from workshop.running import figure_schemes, protocol
 from workshop.running.runner import run_unit
+
+REPO = Course.find().root
 
 UNIT = "02_fashion_mnist_logreg"
 IMPORTS = "# %%\nimport keras\nfrom keras import layers\n"

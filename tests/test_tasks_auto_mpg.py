@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from workshop.datasets import manifest as data
+from workshop.datasets import manifest
 from workshop.tasks import ModelShapeError, get_task
 from workshop.tasks.auto_mpg import FEATURES, FILENAME, features_and_targets, read_raw, split
 
 try:
-    SOURCE = data.file_path("auto-mpg", FILENAME)
-except data.DataError as error:
+    SOURCE = manifest.file_path("auto-mpg", FILENAME)
+except manifest.DataError as error:
     pytest.skip(f"auto-mpg is not fetched ({error})", allow_module_level=True)
 
 

@@ -16,21 +16,6 @@ from pathlib import Path
 from workshop.course.course import Course
 from workshop.course.notebooks import SubmissionError, read_notebook
 
-
-def find_course_root() -> Path:
-    """The course checkout the command works on (see ``Course.find``)."""
-    return Course.find().root
-
-
-# Deprecated: the checkout found at import time, kept only for the modules not yet converted to a
-# ``Course`` passed in (issue 20). Nothing in workshop/course/ or workshop/tasks/ reads them; the
-# users left are workshop/room/wheelhouse.py and tests/test_pure_parts.py,
-# test_package.py, test_install.py, test_runner.py. Delete them when
-# `grep -rn "units import.*REPO"` finds none.
-REPO = find_course_root()
-SOLUTIONS_DIR = REPO / "solutions"
-EXERCISES_DIR = REPO / "exercises"
-
 # Where every message about a declaration sends the reader (a test checks that the section exists).
 CONTRIBUTING_SECTION = "Where a unit's goal lives"
 

@@ -66,13 +66,6 @@ def dataset(name: str) -> dict:
     return tables[name]
 
 
-def __getattr__(name: str):
-    # `DATASETS`, the manifest once read at import: for the callers not yet moved to `datasets()`.
-    if name == "DATASETS":
-        return datasets()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 # ---------------------------------------------------------------------------------------------
 # Where things live
 

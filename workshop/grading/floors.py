@@ -36,10 +36,10 @@ def fashion_mnist() -> tuple[float, str]:
 
 
 def auto_mpg() -> tuple[float, str]:
-    from workshop.datasets import manifest as data
+    from workshop.datasets import manifest
     from workshop.tasks.auto_mpg import FILENAME, features_and_targets, read_raw, split
 
-    train, test = split(read_raw(data.file_path("auto-mpg", FILENAME)))
+    train, test = split(read_raw(manifest.file_path("auto-mpg", FILENAME)))
     _, train_mpg = features_and_targets(train)
     _, test_mpg = features_and_targets(test)
     return float(np.mean(np.abs(test_mpg - train_mpg.mean()))), "always predicting the training cars' mean mpg"

@@ -566,7 +566,7 @@ def build_plan(
     view of the data. The submission sees the allow-list only; the scorer the same plus the real
     data and ``solutions/`` (the generated labs' generator cells), read-only.
     """
-    from workshop.datasets import manifest as data
+    from workshop.datasets import manifest
 
     plan = SandboxPlan(memory_bytes=memory_bytes, pids_max=pids_max, environment=dict(view_environment))
     plan.view = str(view) if view else None
@@ -596,7 +596,7 @@ def build_plan(
         )
     else:
         keras_home = Path(os.environ.get("KERAS_HOME", "~/.keras")).expanduser()
-        real_data = existing([data.data_dir(), keras_home, os.environ.get("WORKSHOP_DATA_MIRROR")])
+        real_data = existing([manifest.data_dir(), keras_home, os.environ.get("WORKSHOP_DATA_MIRROR")])
         never = existing([repo / ".git", repo / "solutions", submissions, out_dir, *extra_hidden]) + real_data
         folders, links = system_paths()
         read_only = outermost([*existing(folders), *python_runtime(repo)])
@@ -607,7 +607,7 @@ def build_plan(
             view=str(view) if view else None,
             hidden=[str(p) for p in never if any(inside(p, r) for r in read_only)],
         )
-        scorer_extra = existing([data.data_dir(), repo / "solutions"])
+        scorer_extra = existing([manifest.data_dir(), repo / "solutions"])
         scorer_allow = AllowList(
             read_only=[str(p) for p in outermost([*read_only, *scorer_extra])],
             links=links,

@@ -18,7 +18,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from workshop.datasets import manifest as data
+from workshop.datasets import manifest
 
 # The tag of the code cells of a reference solution that generate its unit's data (``make_dataset``).
 GENERATOR_TAG = "generator"
@@ -33,7 +33,7 @@ class GeneratorError(Exception):
 
 
 def read_idx(dataset: str, filename: str) -> np.ndarray:
-    with gzip.open(data.file_path(dataset, filename), "rb") as stream:
+    with gzip.open(manifest.file_path(dataset, filename), "rb") as stream:
         raw = stream.read()
     # IDX: magic (2 zero bytes, dtype, number of dimensions), then one uint32 per dimension.
     dimensions = raw[3]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from workshop.datasets import manifest as data
+from workshop.datasets import manifest
 from workshop.tasks import ModelShapeError, Task, fit_to_input, predict
 
 COLUMNS = ["MPG", "Cylinders", "Displacement", "Horsepower", "Weight", "Acceleration", "Model Year", "Origin"]
@@ -67,7 +67,7 @@ class AutoMpg(Task):
         super().__init__("auto-mpg", ("test_mae",), "Auto MPG, the TF tutorial's 20 % test split (78 cars)")
 
     def held_out(self) -> tuple[np.ndarray, np.ndarray]:
-        _, test = split(read_raw(data.file_path("auto-mpg", FILENAME)))
+        _, test = split(read_raw(manifest.file_path("auto-mpg", FILENAME)))
         return features_and_targets(test)
 
     def evaluate(self, model) -> dict[str, float]:
@@ -87,7 +87,7 @@ class AutoMpg(Task):
         Rows keep their count and order (so the tutorial's split selects the same cars); each
         held-out car's mpg becomes one of the training cars' values, drawn without replacement.
         """
-        source = data.file_path("auto-mpg", FILENAME)
+        source = manifest.file_path("auto-mpg", FILENAME)
         raw = read_raw(source)
         train, test = split(raw)
         rng = np.random.default_rng(0)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from workshop.atomic import link_or_copy
-from workshop.datasets import manifest as data
+from workshop.datasets import manifest
 from workshop.tasks import Task, check_output, fit_to_input, predict, read_idx
 
 FILES = (
@@ -49,9 +49,9 @@ class FashionMnist(Task):
         folder = Path(view) / "keras" / "datasets" / "fashion-mnist"
         folder.mkdir(parents=True, exist_ok=True)
         for name in FILES[:2]:
-            link_or_copy(data.file_path("fashion-mnist", name), folder / name)
+            link_or_copy(manifest.file_path("fashion-mnist", name), folder / name)
         # A copy, not a link: the view must share no inode with the scorer's test file.
-        shutil.copyfile(data.file_path("fashion-mnist", FILES[2]), folder / FILES[2])
+        shutil.copyfile(manifest.file_path("fashion-mnist", FILES[2]), folder / FILES[2])
         labels = read_idx("fashion-mnist", FILES[3])
         shuffled = np.random.default_rng().permutation(labels)
         with gzip.open(folder / FILES[3], "wb") as stream:

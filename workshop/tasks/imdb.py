@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from workshop.atomic import link_or_copy
-from workshop.datasets import manifest as data
+from workshop.datasets import manifest
 from workshop.tasks import ModelShapeError, Task, predict
 
 CLASSES = ("neg", "pos")  # label 0, label 1: alphabetical, as text_dataset_from_directory orders them
@@ -23,7 +23,7 @@ CLASSES = ("neg", "pos")  # label 0, label 1: alphabetical, as text_dataset_from
 
 def read_reviews(split: str) -> tuple[np.ndarray, np.ndarray]:
     """(texts, labels) of aclImdb/<split>, negatives first, each class sorted by file name."""
-    folder = data.dataset_dir("imdb") / "aclImdb" / split
+    folder = manifest.dataset_dir("imdb") / "aclImdb" / split
     texts, labels = [], []
     for label, name in enumerate(CLASSES):
         for path in sorted((folder / name).glob("*.txt")):
@@ -73,7 +73,9 @@ class Imdb(Task):
         folder = Path(view) / "keras" / "datasets" / "aclImdb"
         folder.mkdir(parents=True, exist_ok=True)
         # Real entries, not a symlink: the grading sandbox hides the data folder a link would point into.
-        shutil.copytree(data.dataset_dir("imdb") / "aclImdb" / "train", folder / "train", copy_function=link_or_copy)
+        shutil.copytree(
+            manifest.dataset_dir("imdb") / "aclImdb" / "train", folder / "train", copy_function=link_or_copy
+        )
         return {"KERAS_HOME": str(Path(view) / "keras")}
 
 

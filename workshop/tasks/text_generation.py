@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from workshop.datasets import manifest as data
+from workshop.datasets import manifest
 from workshop.tasks import ModelShapeError, Task, predict
 
 FILENAME = "dom_casmurro.txt"
@@ -38,7 +38,7 @@ DEFAULT_WINDOW = 200
 
 def read_text(path: Path | None = None) -> str:
     """The novel as one string, with Windows line ends ("\\r\\n") made "\\n"."""
-    path = path or data.file_path("dom-casmurro", FILENAME)
+    path = path or manifest.file_path("dom-casmurro", FILENAME)
     return Path(path).read_text(encoding="utf-8").replace("\r\n", "\n")
 
 
