@@ -578,5 +578,10 @@ url = "{closed_port_url()}/reviews_v1.tar.gz"
 def test_member_checks_accept_links_that_stay_inside():
     inside = tarfile.TarInfo("aclImdb/train/pos/link.txt")
     inside.type, inside.linkname = tarfile.SYMTYPE, "../neg/1_2.txt"
-    fetching.check_archive_member(inside, "reviews.tar.gz")
-    fetching.check_archive_member(tarfile.TarInfo("aclImdb/./train/pos/0_9.txt"), "reviews.tar.gz")
+    assert fetching.check_archive_member(inside, "reviews.tar.gz") is None
+    assert fetching.check_archive_member(tarfile.TarInfo("aclImdb/./train/pos/0_9.txt"), "reviews.tar.gz") is None
+    # The boundary: the nearest link that climbs out of the archive's folder is refused.
+    outside = tarfile.TarInfo("aclImdb/train/pos/link.txt")
+    outside.type, outside.linkname = tarfile.SYMTYPE, "../../../../x"
+    with pytest.raises(manifest.DataError, match="links outside the folder"):
+        fetching.check_archive_member(outside, "reviews.tar.gz")
