@@ -161,6 +161,9 @@ def test_search_finds_the_cross_entropy_lesson(learner_url, visit):
     search.press_sequentially("cross entropy", delay=50)
     result = page.locator(".md-search-result__item a[href*='03_cross_entropy_and_sgd']").first
     result.wait_for(state="visible", timeout=15_000)
+    # The hit is the lesson itself, titled as it is, and the query's words are marked in it.
+    assert "cross entropy" in result.inner_text().lower(), result.inner_text()
+    assert page.locator(".md-search-result__item mark").count() > 0, "the search marked no matching words"
 
 
 def test_exercise_page_shows_goal_and_downloads_a_valid_notebook(learner_url, visit):
