@@ -76,7 +76,7 @@ model.summary()
 # (`keras.optimizers.schedules.CosineDecay(0.05, decay_steps=decay_steps)`) work well. The
 # cell sets the length of the run for you: train for `num_epochs` (30) epochs with
 # minibatches of `batch_size` (128) images; `decay_steps` is the number of minibatch steps in
-# those epochs, so the rate reaches zero at the very end. It takes about 20 seconds.
+# those epochs, so the rate reaches zero at the very end.
 
 # %%
 num_epochs = 30

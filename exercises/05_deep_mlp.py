@@ -57,13 +57,13 @@ print(f"{model.count_params():,} parameters")
 # callback; keep what `fit` returns in `history`. A learning rate that starts at 0.001 and
 # decays to zero over the whole run
 # (`keras.optimizers.schedules.CosineDecay(1e-3, decay_steps=decay_steps)`), minibatches of
-# `batch_size` (256) and `num_epochs` (35) epochs fit in the budget; the cell sets these, and
+# `batch_size` (256) and `num_epochs` (20) epochs fit in the budget; the cell sets these, and
 # `decay_steps`, the number of minibatch steps in those epochs. Give early stopping a
 # generous `patience=10`: while the learning rate is still large the validation accuracy
 # wobbles, and it keeps improving as the rate decays.
 
 # %%
-num_epochs = 35
+num_epochs = 20
 batch_size = 256
 decay_steps = num_epochs * int(np.ceil(len(x_train) / batch_size))  # every step of the run
 # YOUR CODE HERE

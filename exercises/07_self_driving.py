@@ -141,7 +141,7 @@ def make_dataset(num_frames, seed):
 
 # %% [markdown]
 # Twenty thousand frames to train on and four thousand to validate with, drawn with two
-# different seeds. Drawing them takes about twenty seconds.
+# different seeds.
 
 # %%
 import time

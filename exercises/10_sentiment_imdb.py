@@ -14,7 +14,7 @@
 # of words* (and of pairs of neighbouring words, *bigrams*) weighted by TF-IDF and fed to a
 # small dense network, gets about 90 % of the test reviews right, as well as much slower
 # recurrent networks did. It is the baseline every text model has to beat, and it trains
-# in a minute.
+# quickly.
 #
 # Your model must take raw review strings (`keras.Input(shape=(), dtype="string")`) and
 # return, per review, the probability that it is positive (shape `(1,)`, a sigmoid); turning
@@ -112,7 +112,7 @@ train_vectors, val_vectors = train_vectors.cache(), val_vectors.cache()
 # `train_vectors` with `validation_data=val_vectors` (the curves below read the validation
 # loss and accuracy); keep what `fit` returns in `history`. With 20,000 inputs the network
 # over-fits within a few epochs: a learning rate of 3e-4 (`RMSprop(learning_rate=3e-4)`, a
-# third of the default) and 4 epochs work well, about 15 seconds. The batches are those of
+# third of the default) and 4 epochs work well. The batches are those of
 # `train_vectors` (32 reviews each), so `fit` takes no `batch_size`.
 
 # %%

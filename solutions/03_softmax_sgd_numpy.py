@@ -157,7 +157,7 @@ print("The loss and the gradient pass both checks.")
 # minibatch take one step `weights -= learning_rate * weight_gradient` (the same for the
 # biases). Record the training loss and the validation loss after each epoch in the lists
 # `train_losses` and `val_losses`. A learning rate of 0.1 that decays to zero along a cosine
-# over training, minibatches of 128 and 30 epochs work well, in about 10 seconds. Larger rates
+# over training, minibatches of 128 and 30 epochs work well. Larger rates
 # reach about the same accuracy but are too large for the first epochs: at 0.3 or 0.5 the
 # training loss jumps back up for an epoch or two (from 0.48 to 0.84 at 0.3), which looks like
 # a bug in the gradient and is only a step that overshoots. Small ripples at 0.1 are the noise

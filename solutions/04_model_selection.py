@@ -79,22 +79,22 @@ build_model(256, 1e-3).summary()
 # ## The sweep
 #
 # For every pair of a learning rate in `learning_rates` and a width in `widths`, build a
-# model, train it for `sweep_epochs` epochs on the training split in minibatches of 128
-# (`batch_size=128`) with the validation split as `validation_data`, and store its best
+# model, train it for `sweep_epochs` epochs on the training split in minibatches of 256
+# (`batch_size=256`) with the validation split as `validation_data`, and store its best
 # validation accuracy in `sweep_results[(width, learning_rate)]`. Short runs rank configurations well enough, at a fraction of the cost
 # of full ones.
 
 # %%
 learning_rates = [3e-4, 1e-3, 3e-3]
 widths = [256, 512]
-sweep_epochs = 3
+sweep_epochs = 2
 sweep_results = {}
 ### BEGIN SOLUTION
 for width, learning_rate in itertools.product(widths, learning_rates):
     started = time.monotonic()
     candidate = build_model(width, learning_rate)
     run = candidate.fit(
-        x_train, y_train, batch_size=128, epochs=sweep_epochs, validation_data=(x_val, y_val), verbose=0
+        x_train, y_train, batch_size=256, epochs=sweep_epochs, validation_data=(x_val, y_val), verbose=0
     )
     sweep_results[(width, learning_rate)] = max(run.history["val_accuracy"])
     print(
@@ -106,7 +106,7 @@ for width, learning_rate in itertools.product(widths, learning_rates):
 # %% [markdown]
 # ## The validation curve
 #
-# Too small a learning rate has not got far in three epochs; too large a one jumps around
+# Too small a learning rate has not got far in two epochs; too large a one jumps around
 # the minimum. A wider layer helps at every rate, up to a point.
 
 # %%
@@ -133,7 +133,7 @@ print(f"chosen: width {best_width}, learning rate {best_learning_rate:g}")
 # decays it to zero over the whole run,
 # `keras.optimizers.schedules.CosineDecay(best_learning_rate, decay_steps=decay_steps)`:
 # long runs gain from smaller steps at the end. The cell sets the run's length: at most
-# `max_epochs` (30) epochs in minibatches of `batch_size` (128), and `decay_steps`, the
+# `max_epochs` (16) epochs in minibatches of `batch_size` (256), and `decay_steps`, the
 # number of minibatch steps in those epochs. Train on the training split with the validation
 # split as `validation_data` and a `keras.callbacks.EarlyStopping` callback that watches
 # `"val_accuracy"`, waits 6 epochs without improvement before it stops (`patience=6`) and
@@ -141,8 +141,8 @@ print(f"chosen: width {best_width}, learning rate {best_learning_rate:g}")
 # `history`.
 
 # %%
-max_epochs = 30
-batch_size = 128
+max_epochs = 16
+batch_size = 256
 decay_steps = max_epochs * int(np.ceil(len(x_train) / batch_size))  # every step of the run
 ### BEGIN SOLUTION
 schedule = keras.optimizers.schedules.CosineDecay(best_learning_rate, decay_steps=decay_steps)

@@ -90,7 +90,7 @@ model.summary()
 # of `batch_size` (128), with a learning rate that starts at 0.002 and decays to zero over
 # the whole run: `keras.optimizers.schedules.CosineDecay(2e-3, decay_steps=decay_steps)`
 # (lesson 02), where `decay_steps`, set in the cell, is the number of minibatch steps in
-# those epochs. It takes five or six minutes on a 2-core laptop.
+# those epochs.
 
 # %%
 num_epochs = 22

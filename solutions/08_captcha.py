@@ -74,8 +74,7 @@ def make_dataset(num_captchas, seed):
 
 
 # %% [markdown]
-# Thirty thousand captchas to train on and three thousand to validate with; drawing them
-# takes about half a minute.
+# Thirty thousand captchas to train on and three thousand to validate with.
 
 # %%
 import time
