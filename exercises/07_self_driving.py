@@ -3,7 +3,7 @@
 #
 # - **Goal:** `test_mae <= 2.0` (degrees) on 5,000 new frames the runner generates with a seed you never see
 # - **Floor:** 12.76 degrees (always steering the training frames' mean angle)
-# - **Budget:** 180 s of training on a 2-core laptop CPU
+# - **Budget:** 180 s for the whole notebook on a 2-core laptop CPU
 # - **Data:** `self-driving` (generated: 45x80 colour frames from a car's camera, each with its steering angle)
 # - **Demo:** `road` (the unit's page runs the trained model in the browser)
 # - **Published:** no published error for a generated road; the course authors' car was steered

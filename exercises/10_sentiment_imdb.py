@@ -3,7 +3,7 @@
 #
 # - **Goal:** `test_accuracy >= 0.89` on the 25,000 official IMDB test reviews, scored by the runner
 # - **Floor:** 0.50 (always predicting the most frequent training class)
-# - **Budget:** 120 s of training on a 2-core laptop CPU
+# - **Budget:** 120 s for the whole notebook on a 2-core laptop CPU
 # - **Data:** `imdb` (Large Movie Review Dataset: 25,000 training and 25,000 test reviews, positive or negative)
 # - **Demo:** `review` (the unit's page runs the trained model in the browser)
 # - **Published:** test accuracy 0.887 (binary bag of single words) and 0.900 (binary bag of

@@ -3,7 +3,7 @@
 #
 # - **Goal:** `test_mae <= 1.9` mpg for the network, on the 78 held-out cars, scored by the runner
 # - **Floor:** 6.94 mpg (always predicting the training cars' mean mpg)
-# - **Budget:** 60 s of training on a 2-core laptop CPU
+# - **Budget:** 60 s for the whole notebook on a 2-core laptop CPU
 # - **Data:** `auto-mpg` (398 cars from 1970-82: fuel economy and seven facts about each)
 # - **Published:** test MAE about 1.6-1.8 mpg for a small network, about 2.5 for a linear model
 #   (TensorFlow "Basic regression" tutorial)

@@ -3,7 +3,7 @@
 #
 # - **Goal:** `test_accuracy >= 0.925` on the 10,000 held-out test images, scored by the runner
 # - **Floor:** 0.10 (always predicting the most frequent training class)
-# - **Budget:** 360 s of training on a 2-core laptop CPU
+# - **Budget:** 360 s for the whole notebook on a 2-core laptop CPU
 # - **Data:** `fashion-mnist` (60,000 training and 10,000 test images, 28x28 grey, 10 classes)
 # - **Demo:** `garment` (the unit's page runs the trained model in the browser)
 # - **Published:** test accuracy 0.922-0.926 for small CNNs, 0.934 with batch normalisation

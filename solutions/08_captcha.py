@@ -3,7 +3,7 @@
 #
 # - **Goal:** `test_accuracy >= 0.93` (whole captchas read right) on 2,000 new captchas the runner generates
 # - **Floor:** 0.0 (always reading each position's most frequent training digit)
-# - **Budget:** 300 s of training on a 2-core laptop CPU
+# - **Budget:** 300 s for the whole notebook on a 2-core laptop CPU
 # - **Data:** `captcha` (generated with the `captcha` package: 4 digits, 40x100 greyscale)
 # - **Published:** about 0.90 whole-captcha accuracy after 5 large epochs on a GPU
 #   (ypwhs/captcha_break, 4 of 36 characters); 0.67 for a small CNN after 3 CPU minutes

@@ -3,7 +3,7 @@
 #
 # - **Goal:** `val_loss <= 1.6` nats per character on the last 19 chapters of the novel, scored by the runner
 # - **Floor:** 3.09 nats (the training text's character frequencies, ignoring context)
-# - **Budget:** 300 s of training on a 2-core laptop CPU
+# - **Budget:** 300 s for the whole notebook on a 2-core laptop CPU
 # - **Data:** `dom-casmurro` (Machado de Assis, *Dom Casmurro*, 1899: 375,459 characters of Portuguese)
 # - **Published:** validation loss 1.47 nats per character (nanoGPT, tiny Shakespeare, GPU); 1.88 on
 #   a laptop CPU in about 3 minutes

@@ -3,7 +3,7 @@
 #
 # - **Goal:** `test_exact_match >= 0.5` on 5,000 windows the runner makes from the 10,000 test images with a seed you never see
 # - **Floor:** 0.029 (always predicting the training windows' most frequent set of labels)
-# - **Budget:** 120 s of training on a 2-core laptop CPU
+# - **Budget:** 120 s for the whole notebook on a 2-core laptop CPU
 # - **Data:** `fashion-collages`, `fashion-mnist` (windows of 2x2 Fashion-MNIST garments, made by the cell below)
 # - **Demo:** `window` (the unit's page runs the trained model in the browser)
 # - **Published:** no published result for these windows; small CNNs classify single Fashion-MNIST

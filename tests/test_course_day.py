@@ -126,8 +126,8 @@ def test_the_card_and_the_results_page_show_the_budget_and_the_run_alone_on_the_
     checkout.results_path.write_text(json.dumps(measured))
     config, page, files = mkdocs_page(tmp_path, f"exercises/{first.name}.py", [first.name, second.name])
     card = pages.unit_card(first, page, config, files, solution=False, course=checkout)
-    assert f"{first.budget_seconds} s of training on 2 cores" in card
-    assert "212 s for the whole run alone on 2 cores" in card and "2026-12-05" in card
+    assert f"{first.budget_seconds} s for the whole notebook on 2 cores" in card
+    assert "212 s for the whole notebook alone on 2 cores" in card and "2026-12-05" in card
     assert "1077" not in card and "one core" not in card, "the shared one-core time is not on the card"
     card = pages.unit_card(second, page, config, files, solution=False, course=checkout)
     assert "not measured yet" in card and "1077" not in card

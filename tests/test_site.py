@@ -231,7 +231,7 @@ def test_exercise_pages_have_the_card(learner_site):
         page = (learner_site / "exercises" / unit.name / "index.html").read_text(encoding="utf-8")
         assert f'data-unit="{unit.name}"' in page
         text = visible_text(page)
-        assert str(unit.goal) in text and f"{unit.budget_seconds} s of training on 2 cores" in text
+        assert str(unit.goal) in text and f"{unit.budget_seconds} s for the whole notebook on 2 cores" in text
         assert "alone on 2 cores" in text or "not measured yet" in text, f"{unit.name}: the reference run's time"
         assert re.search(rf'href="[./]*downloads/{unit.name}\.ipynb" download', page)
 

@@ -14,7 +14,7 @@ SOLUTION = """\
 #
 # - **Goal:** `{goal}` on the held-out test images, scored by the runner
 # - **Floor:** 0.10 (always predicting the most frequent training class)
-# - **Budget:** 60 s of training on a 2-core laptop CPU
+# - **Budget:** 60 s for the whole notebook on a 2-core laptop CPU
 # - **Data:** `{data}` (28x28 grey images, 10 classes)
 # - **Published:** test accuracy 0.842 for logistic regression (Xiao et al., 2017)
 #

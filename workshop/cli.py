@@ -243,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout",
         type=positive_seconds,
         metavar="SECONDS",
-        help="stop the run after this many seconds (default: the unit's, 3 x its training budget + 90 s); "
+        help="stop the run after this many seconds (default: the unit's, 3 x its budget + 90 s, scaled to the cores); "
         "raise it on a slow laptop",
     )
     check.set_defaults(handler=command_check)

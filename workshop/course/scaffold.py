@@ -34,7 +34,7 @@ SOLUTION = """\
 #
 # - **Goal:** `{metric} {op} {value}` on held-out data, scored by the runner
 # - **Floor:** {to_write} an honest trivial model's held-out value (`python -m workshop.grading.floors`)
-# - **Budget:** 60 s of training on a 2-core laptop CPU
+# - **Budget:** 60 s for the whole notebook on a 2-core laptop CPU
 # - **Data:** `{data}`
 # - **Published:** {to_write} the published result for this family of models, with its source
 #

@@ -48,7 +48,7 @@ UNIT_NAME_PATTERN = re.compile(r"^\d\d_[a-z0-9_]+$")
 # an optional field that holds it is not yet declared, rather than malformed.
 TO_WRITE = "(to write)"
 
-# The runner allows this much wall time beyond the training budget: Python and
+# The runner allows this much wall time beyond the budget (the whole notebook alone): Python and
 # Keras start-up, data loading, plotting and the final save. That is the limit of a run with
 # BUDGET_CORES cores of its own (budgets are declared "on a 2-core laptop"); a run with fewer, or
 # sharing them with other runs, gets it scaled up (`workshop.running.runner.time_limit`).

@@ -306,7 +306,8 @@ def alone_text(entry: dict | None) -> str:
     alone = entry["alone"]
     cores = alone.get("cores", BUDGET_CORES)
     return (
-        f"{seconds:.0f} s for the whole run alone on {cores} cores (start-up, training and scoring; "
+        f"{seconds:.0f} s for the whole notebook alone on {cores} cores (start-up, data, training and "
+        "figures; "
         f"benchmark of {html.escape(str(alone.get('measured', '?')))})"
     )
 
@@ -327,8 +328,8 @@ def results_markdown(units: list[Unit], course: Course) -> str:
         ),
         "",
         (
-            f"- *Budget* and *Alone* are on {BUDGET_CORES} cores: the training budget the unit declares "
-            "for a 2-core laptop, and the whole reference run (start-up, training and scoring) timed by "
+            f"- *Budget* and *Alone* are on {BUDGET_CORES} cores: the budget the unit declares for its whole "
+            "notebook on a 2-core laptop, and the reference notebook (start-up, data, training, figures) timed by "
             f"`scripts/benchmark.py` alone on a machine with {BUDGET_CORES} cores, as a learner runs it."
         ),
         (
@@ -419,7 +420,7 @@ def unit_card(unit: Unit, page, config, files, solution: bool, course: Course) -
         )
     rows = [
         ("Goal", f"<code>{html.escape(str(unit.goal))}</code> on held-out data, scored by the runner"),
-        ("Budget", f"{unit.budget_seconds} s of training on {BUDGET_CORES} cores (a 2-core laptop CPU)"),
+        ("Budget", f"{unit.budget_seconds} s for the whole notebook on {BUDGET_CORES} cores (a 2-core laptop CPU)"),
         ("Reference run", alone_text(measured)),
         ("Data", ", ".join(f"<code>{name}</code>" for name in unit.datasets)),
         ("Reference value", reference),
