@@ -191,7 +191,7 @@ print(f"always straight: validation MAE {straight_mae:.2f} degrees; always the m
 # ## Three families, one recipe
 #
 # To compare model families fairly, train them all the same way: Adam with a learning rate
-# that starts at 0.001 and decays to zero along a cosine, the mean squared error as the loss
+# that starts at 0.002 and decays to zero along a cosine, the mean squared error as the loss
 # (as in unit 01: smooth, and large errors weigh most) and the mean absolute error in degrees
 # as the number we read. The function below does that and measures the training time.
 
@@ -200,7 +200,7 @@ print(f"always straight: validation MAE {straight_mae:.2f} degrees; always the m
 def train(model, epochs, batch_size):
     """Train `model` on the training frames with the shared recipe; return its history and seconds."""
     steps = epochs * int(np.ceil(len(x_train) / batch_size))
-    schedule = keras.optimizers.schedules.CosineDecay(1e-3, decay_steps=steps)
+    schedule = keras.optimizers.schedules.CosineDecay(2e-3, decay_steps=steps)
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss="mse", metrics=["mae"])
     started = time.monotonic()
     history = model.fit(
@@ -214,7 +214,7 @@ def train(model, epochs, batch_size):
 # (`keras.Input(shape=(HEIGHT, WIDTH, 3))`), rescales it to [0, 1] with
 # `layers.Rescaling(1 / 255)`,
 # flattens it and ends in `layers.Dense(1)`: one weighted sum of the 10,800 pixel values, the
-# model of unit 01. Train it with `train(linear, epochs=10, batch_size=128)` and keep the
+# model of unit 01. Train it with `train(linear, epochs=3, batch_size=128)` and keep the
 # history and seconds in `linear_history, linear_seconds`.
 
 # %%
@@ -228,7 +228,7 @@ linear = keras.Sequential(
     ],
     name="linear",
 )
-linear_history, linear_seconds = train(linear, epochs=10, batch_size=128)
+linear_history, linear_seconds = train(linear, epochs=3, batch_size=128)
 ### END SOLUTION
 
 # %% [markdown]
@@ -236,7 +236,7 @@ linear_history, linear_seconds = train(linear, epochs=10, batch_size=128)
 # flattening, then two hidden layers,
 # `layers.Dense(256, activation="relu")` and `layers.Dense(64, activation="relu")`, and
 # `layers.Dense(1)`. Train it the same way: `mlp_history, mlp_seconds = train(mlp,
-# epochs=10, batch_size=128)`.
+# epochs=3, batch_size=128)`.
 
 # %%
 ### BEGIN SOLUTION
@@ -251,7 +251,7 @@ mlp = keras.Sequential(
     ],
     name="mlp",
 )
-mlp_history, mlp_seconds = train(mlp, epochs=10, batch_size=128)
+mlp_history, mlp_seconds = train(mlp, epochs=3, batch_size=128)
 ### END SOLUTION
 
 # %% [markdown]
@@ -264,7 +264,7 @@ mlp_history, mlp_seconds = train(mlp, epochs=10, batch_size=128)
 # `padding="same"`, ReLU) each followed by `layers.MaxPooling2D()`, then `layers.Flatten()`, a
 # `layers.Dense(64, activation="relu")`, `layers.Dropout(0.3)` and `layers.Dense(1)`. Keep `Flatten` rather than
 # global pooling: *where* the road is in the frame is the whole point. Train it with
-# `history, cnn_seconds = train(model, epochs=8, batch_size=64)`.
+# `history, cnn_seconds = train(model, epochs=4, batch_size=64)`.
 
 # %%
 ### BEGIN SOLUTION
@@ -285,7 +285,7 @@ model = keras.Sequential(
     ],
     name="steering_cnn",
 )
-history, cnn_seconds = train(model, epochs=8, batch_size=64)
+history, cnn_seconds = train(model, epochs=4, batch_size=64)
 ### END SOLUTION
 model.summary()
 
