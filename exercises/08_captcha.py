@@ -105,10 +105,13 @@ plt.show()
 #
 # Build `model` with the functional API. It takes a 40x100 image, adds a channel axis with
 # `layers.Reshape((HEIGHT, WIDTH, 1))` and rescales to [0, 1] with
-# `layers.Rescaling(1 / 255)`. Then four convolution blocks,
-# each `Conv2D` (3x3, `padding="same"`, no bias) followed by `BatchNormalization`, `ReLU` and
-# a pooling layer: 16, 32, 64 and 64 filters, the first three with `MaxPooling2D()`, the
-# last with `MaxPooling2D((2, 1))` (the captcha is wide, so keep the columns). Flatten,
+# `layers.Rescaling(1 / 255)`. Then four convolution blocks of 3x3 filters with
+# `padding="same"`. The first is a `Conv2D` with 16 filters and ReLU (`activation="relu"`),
+# then `MaxPooling2D(2)`. Each of the other three is a `Conv2D` without bias followed by
+# `BatchNormalization`, `ReLU` and a pooling layer: 32, 64 and 64 filters, the first two with
+# `MaxPooling2D(2)`, the last with `MaxPooling2D((2, 1))` (the captcha is wide, so keep the
+# columns). Batch normalisation is left out of the first block, where the feature maps are
+# largest (40x100x16 numbers per image) and it would cost the most. Flatten,
 # apply `Dropout(0.3)`, and end with one `Dense(NUM_CHARACTERS * 10)` whose outputs are
 # reshaped to `(NUM_CHARACTERS, 10)` and passed through `layers.Softmax()`: one probability
 # distribution over the ten digits per position. The dense layer is shared: it sees the
