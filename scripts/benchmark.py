@@ -69,8 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     with open(lock_path, "w") as lock:
         print(f"waiting for {lock_path} (other training) ...", flush=True)
         fcntl.flock(lock, fcntl.LOCK_EX)
+        # Checked once, before the first unit: between units the load average still carries the
+        # previous unit's own work, which says nothing about other programs.
+        wait_until_quiet(options.max_load, options.patience)
         for index, unit in enumerate(units, 1):
-            wait_until_quiet(options.max_load, options.patience)
             print(f"[{index}/{len(units)}] {unit.name}: running alone on {cores} cores ...", flush=True)
             result = run_unit(unit.solution_path, unit)
             if result.status != "ok":
