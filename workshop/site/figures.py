@@ -86,7 +86,7 @@ def lesson_block_key(code: str, course: Course) -> str:
     if "workshop.course.reference" in code:  # quotes the reference runs recorded in results.json
         results_path = course.results_path
         ingredients["results"] = _tree_digest([results_path]) if results_path.is_file() else ""
-    if "load_make_dataset" in code or "load_generator" in code:  # draws with the solutions' generator cells
+    if "load_generator" in code:  # draws with the solutions' generator cells
         ingredients["solutions"] = _tree_digest(course.solutions_dir.glob("*.py"))
     return hashlib.sha256(json.dumps(ingredients, sort_keys=True).encode()).hexdigest()[:24]
 
