@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import psutil
@@ -412,7 +413,10 @@ def test_killing_the_grader_mid_batch_then_rerunning_finishes_without_regrading(
     submissions, out_dir = tmp_path / "class", tmp_path / "out"
     submissions.mkdir()
     (submissions / "a_first.py").write_text(IMPORTS + "\n# %%\nweights = 1\n")
-    (submissions / "b_loop.py").write_text(IMPORTS + "\n# %%\nwhile True:\n    pass\n")
+    # A token of this run's own, so that no other run's endless loop (a concurrent test's, or one a
+    # killed test run left in the temporary folder) is taken for this one.
+    token = f"run {uuid.uuid4().hex}"
+    (submissions / "b_loop.py").write_text(IMPORTS + f"\n# %%\nwhile True:\n    pass\n# {token}\n")
     (submissions / "c_last.py").write_text(IMPORTS + "\n# %%\nweights = 3\n")
     command = [
         sys.executable,
@@ -431,11 +435,12 @@ def test_killing_the_grader_mid_batch_then_rerunning_finishes_without_regrading(
         "--timeout",
         "45",
     ]
+    started = time.time()
     grader = subprocess.Popen(command, cwd=COURSE.root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and running_cell("while True:") != 2:
+    while time.monotonic() < deadline and running_cell(token, since=started) != 2:
         time.sleep(0.2)
-    assert running_cell("while True:") == 2, "the endless loop never started"
+    assert running_cell(token, since=started) == 2, "the endless loop never started"
     grader.send_signal(signal.SIGKILL)
     grader.wait()
     first = rows_of(out_dir)
@@ -461,11 +466,14 @@ def test_killing_the_grader_mid_batch_then_rerunning_finishes_without_regrading(
     assert not list(Path(tempfile.gettempdir()).glob(f"workshop-grade-view-{tag}-*"))
 
 
-def running_cell(marker: str) -> int | None:
+def running_cell(marker: str, since: float) -> int | None:
     """The cell a run in progress of a submission containing ``marker`` is executing (the runner's
-    progress record, in its working folder), or None."""
+    progress record, in its working folder), or None. Records older than ``since`` are ignored:
+    a run killed earlier (by another test, or a killed test run) leaves its folder behind."""
     for progress in Path(tempfile.gettempdir()).glob(f"workshop-{UNIT}-*/.runner/progress.json"):
         try:
+            if progress.stat().st_mtime < since:
+                continue
             if marker in progress.with_name("submission.ipynb").read_text():
                 return json.loads(progress.read_text())["cell"]
         except (OSError, ValueError, KeyError):  # the run ended meanwhile, or is writing it
