@@ -111,7 +111,7 @@ def test_the_imdb_learner_view_holds_the_training_reviews_only(tmp_path, monkeyp
         for label in ("pos", "neg"):
             (data_folder / "aclImdb" / split / label).mkdir(parents=True)
             (data_folder / "aclImdb" / split / label / f"0_{label}.txt").write_text(f"{split} {label}")
-    monkeypatch.setattr(imdb.data, "dataset_dir", lambda name: data_folder)
+    monkeypatch.setattr(imdb.manifest, "dataset_dir", lambda name: data_folder)
     environment = imdb.Imdb().learner_view(tmp_path / "view")
     keras_home = tmp_path / "view" / "keras"
     assert environment == {"KERAS_HOME": str(keras_home)}
