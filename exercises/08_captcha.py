@@ -106,11 +106,15 @@ plt.show()
 # Build `model` with the functional API. It takes a 40x100 image, adds a channel axis with
 # `layers.Reshape((HEIGHT, WIDTH, 1))` and rescales to [0, 1] with
 # `layers.Rescaling(1 / 255)`. Then four convolution blocks of 3x3 filters with
-# `padding="same"`. The first is a `Conv2D` with 16 filters and ReLU (`activation="relu"`),
-# then `MaxPooling2D(2)`. Each of the other three is a `Conv2D` without bias followed by
-# `BatchNormalization`, `ReLU` and a pooling layer: 32, 64 and 64 filters, the first two with
-# `MaxPooling2D(2)`, the last with `MaxPooling2D((2, 1))` (the captcha is wide, so keep the
-# columns). Batch normalisation is left out of the first block, where the feature maps are
+# `padding="same"`, each pooling straight after its convolution. The first is a `Conv2D`
+# with 16 filters, `MaxPooling2D(2)` and a `ReLU` layer. Each of the other three is a
+# `Conv2D` without bias, a pooling layer, `BatchNormalization` and `ReLU`: 32, 64 and 64
+# filters, the first two with `MaxPooling2D(2)`, the last with `MaxPooling2D((2, 1))` (the
+# captcha is wide, so keep the columns). Why pool first: ReLU keeps the order of numbers, so
+# the largest in a window is the same before and after it, and the per-number work of
+# normalising and activating is done on a quarter as many numbers (a half in the last
+# block); batch normalisation then takes its statistics over the pooled maps. Batch
+# normalisation is left out of the first block, where the feature maps are
 # largest (40x100x16 numbers per image) and it would cost the most. Flatten,
 # apply `Dropout(0.3)`, and end with one `Dense(NUM_CHARACTERS * 10)` whose outputs are
 # reshaped to `(NUM_CHARACTERS, 10)` and passed through `layers.Softmax()`: one probability
@@ -130,19 +134,19 @@ model.summary()
 # entropy is simply averaged over the four positions, and the `"accuracy"` metric is the
 # per-character accuracy. Compile with `keras.optimizers.AdamW` (`weight_decay=1e-4`), the
 # `"sparse_categorical_crossentropy"` loss and the `"accuracy"` metric. The learning rate
-# warms up from 0 to 3e-3 over the first tenth of training, then follows a cosine down:
-# `keras.optimizers.schedules.CosineDecay(0.0, decay_steps=total_steps, warmup_target=3e-3,
+# warms up from 0 to 5e-3 over the first tenth of training, then follows a cosine down:
+# `keras.optimizers.schedules.CosineDecay(0.0, decay_steps=total_steps, warmup_target=5e-3,
 # warmup_steps=warmup_steps)`. Keras counts `decay_steps` from the end of the warm-up, so
 # with `decay_steps=total_steps` training stops nine tenths of the way down the cosine, at
 # about 2.4 % of the peak rate rather than at 0: the last steps are small, which is what the
-# schedule is for. The cell sets `num_epochs` (6), `batch_size` (128), `total_steps` (the
+# schedule is for. The cell sets `num_epochs` (4), `batch_size` (128), `total_steps` (the
 # number of minibatch steps in those epochs) and `warmup_steps`. Train on the training
 # captchas for `num_epochs` epochs in minibatches of `batch_size`, with
 # `validation_data=(x_val, y_val)` (the plot below reads the validation accuracy), and keep
 # what `fit` returns in `history`.
 
 # %%
-num_epochs = 6
+num_epochs = 4
 batch_size = 128
 total_steps = num_epochs * int(np.ceil(len(x_train) / batch_size))  # every step of the run
 warmup_steps = total_steps // 10

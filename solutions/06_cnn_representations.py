@@ -45,9 +45,11 @@ print(f"train {x_train.shape}, validation {x_val.shape}, test {x_test.shape}")
 # `padding="same"` (it keeps the 28x28 size), `layers.Activation("relu")` and
 # `layers.MaxPooling2D(2)`. The second is a `layers.Conv2D` with 64 filters, the default
 # `padding="valid"` and no bias (`use_bias=False`: the batch normalisation that follows adds
-# its own offset), then `layers.BatchNormalization()`, `layers.Activation("relu")` and
-# `layers.MaxPooling2D(2)`. Then `layers.Flatten(name="features")`, `layers.Dropout(0.2)`,
-# `layers.Dense(256, activation="relu")`, `layers.Dropout(0.2)` and
+# its own offset), then `layers.MaxPooling2D(2)`, `layers.BatchNormalization()` and
+# `layers.Activation("relu")`: pooling comes before the normalisation and the activation
+# here, so they work on a quarter as many numbers (ReLU keeps the order of numbers, so the
+# largest in each window is the same either way). Then `layers.Flatten(name="features")`,
+# `layers.Dropout(0.2)`, `layers.Dense(256, activation="relu")`, `layers.Dropout(0.2)` and
 # `layers.Dense(10, activation="softmax")`. Name the first convolution `"conv1"` and the
 # first activation `"conv1_relu"`: the figures below look at its filters and its output.
 # Batch normalisation keeps the inputs of the layers after it on a steady scale, which lets
@@ -66,9 +68,9 @@ model = keras.Sequential(
         layers.Activation("relu", name="conv1_relu"),
         layers.MaxPooling2D(2),
         layers.Conv2D(64, 3, use_bias=False),
+        layers.MaxPooling2D(2),
         layers.BatchNormalization(),
         layers.Activation("relu"),
-        layers.MaxPooling2D(2),
         layers.Flatten(name="features"),
         layers.Dropout(0.2),
         layers.Dense(256, activation="relu"),
