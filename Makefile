@@ -76,8 +76,9 @@ sandbox: ## install bubblewrap (bwrap), the grader's sandbox, if missing
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; \
 	  else echo "Install bubblewrap (Debian/Ubuntu: sudo apt-get install bubblewrap) to grade in the sandbox."; fi; }
 
+# Two pytest processes side by side (tests/run_suite.py): the tests that train, and beside them the rest.
 test: data browser sandbox ## run every test (every tier): units train for real (two at a time), the site builds, the browser checks it
-	$(BIN)/python -m pytest
+	$(BIN)/python tests/run_suite.py
 
 # The fast tier runs two tests at a time, every TensorFlow process on one thread (no spinning thread
 # pools). It leaves out the tiers of tests/conftest.py: `trains`, `browser` and `slow`.

@@ -23,10 +23,12 @@ test process and in the processes it starts with its environment (tests/no_train
 says which processes that covers, and which not).
 
 Solutions. Every solution is executed once per test run and the result reused. The solutions train
-in the background while the rest of the suite runs: one lane per core (two on the course's 2-core
+in the background while the rest of the session runs: one lane per core (two on the course's 2-core
 machine), each run pinned to its own core with every thread pool sized to one thread, so a unit's
 value is the same from one run to the next whatever else the machine is doing. Tests that need a
-solution's result run last and wait for it; the longest solutions start first.
+solution's result run last and wait for it; the longest solutions start first. `make test` runs
+the `trains` tests in one session and the rest in a second one beside it (tests/run_suite.py), so
+the untrained tests do not wait for a free core one at a time; that script records the run.
 """
 
 from __future__ import annotations
@@ -34,7 +36,6 @@ from __future__ import annotations
 import os
 import queue
 import threading
-import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -192,31 +193,12 @@ def pytest_runtest_protocol(item, nextitem):
 
 
 RUNS_KEY = pytest.StashKey[SolutionRuns]()
-STARTED_KEY = pytest.StashKey[tuple[float, float]]()
-
-
-def cpu_time() -> float:
-    times = os.times()
-    return times.user + times.system + times.children_user + times.children_system
-
-
-def pytest_sessionstart(session):
-    session.config.stash[STARTED_KEY] = (time.monotonic(), cpu_time())
 
 
 def pytest_sessionfinish(session, exitstatus):
     runs = session.config.stash.get(RUNS_KEY, None)
-    if runs is None:
-        return
-    if runs.all_ran_ok() and exitstatus == 0:
-        started, cpu_started = session.config.stash[STARTED_KEY]
-        results.record_run(
-            wall_seconds=time.monotonic() - started,
-            cpu_seconds=cpu_time() - cpu_started,
-            cores=len(available_cores()),
-            lanes=runs.lanes,
-        )
-    runs.close()
+    if runs is not None:
+        runs.close()
 
 
 @pytest.fixture(scope="session")

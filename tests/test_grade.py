@@ -710,7 +710,11 @@ def spinner(cores: int, cpu_seconds: float) -> str:
     )
 
 
-@pytest.mark.slow  # no training, but it keeps every core busy for a few minutes by design
+# Short on purpose: every core is busy for the whole test (five grading runs, two of them endless).
+SPIN_SECONDS, ENDLESS_LIMIT = 3, 8
+
+
+@pytest.mark.slow  # no training, but it keeps every core busy by design
 def test_runs_sharing_the_cores_are_not_timed_out_where_they_fit_alone(tmp_path):
     """Graded alone, a CPU-bound submission takes S seconds. With a limit alone of 1.25 x S, two
     of them graded with -j CORES (each run gets one core) are not timed out: the limit is scaled
@@ -722,7 +726,7 @@ def test_runs_sharing_the_cores_are_not_timed_out_where_they_fit_alone(tmp_path)
         pytest.skip("sharing the cores needs at least two")
     alone = tmp_path / "alone"
     alone.mkdir()
-    (alone / "solo.py").write_text(spinner(cores, 8))
+    (alone / "solo.py").write_text(spinner(cores, SPIN_SECONDS))
     completed = run_grade(alone, "--out", tmp_path / "alone-out", "--timeout", 300, timeout=600)
     assert completed.returncode == 0, completed.stderr
     solo = rows_of(tmp_path / "alone-out")["solo"]
@@ -732,7 +736,7 @@ def test_runs_sharing_the_cores_are_not_timed_out_where_they_fit_alone(tmp_path)
     shared = tmp_path / "shared"
     shared.mkdir()
     for learner in ("a_spin", "b_spin"):
-        (shared / f"{learner}.py").write_text(spinner(cores, 8))
+        (shared / f"{learner}.py").write_text(spinner(cores, SPIN_SECONDS))
     completed = run_grade(shared, "--out", tmp_path / "shared-out", "-j", cores, "--timeout", limit_alone, timeout=900)
     assert completed.returncode == 0, completed.stderr
     rows = rows_of(tmp_path / "shared-out")
@@ -745,13 +749,13 @@ def test_runs_sharing_the_cores_are_not_timed_out_where_they_fit_alone(tmp_path)
     endless.mkdir()
     for learner in ("a_loop", "b_loop"):
         (endless / f"{learner}.py").write_text(IMPORTS + "\n# %%\nwhile True:\n    pass\n")
-    completed = run_grade(endless, "--out", tmp_path / "endless-out", "-j", cores, "--timeout", 20, timeout=600)
+    completed = run_grade(endless, "--out", tmp_path / "endless-out", "-j", cores, "--timeout", ENDLESS_LIMIT, timeout=600)
     assert completed.returncode == 0, completed.stderr
     factor = 2  # BUDGET_CORES x jobs / cores, with as many jobs as cores: each run gets one core
     for found in rows_of(tmp_path / "endless-out").values():
         assert found["status"] == "timeout", found
-        assert found["message"].startswith(f"Stopped after {20 * factor} s"), found["message"]
+        assert found["message"].startswith(f"Stopped after {ENDLESS_LIMIT * factor} s"), found["message"]
         assert (
-            f"(20 s as given, x {factor} because this run gets 1 core ({cores} runs sharing {cores})"
+            f"({ENDLESS_LIMIT} s as given, x {factor} because this run gets 1 core ({cores} runs sharing {cores})"
             in (found["message"])
         )

@@ -1,0 +1,70 @@
+"""`make test`: every tier, in two pytest processes side by side, so that every core stays busy.
+
+In front, the tests marked `trains`: the reference solutions in their pinned lanes (one per core,
+tests/conftest.py), then the tests that read their runs, the site builds and the browser. Their
+report is printed as it goes. Beside them, the tests that train nothing (the fast and slow tiers)
+run one per core with pytest-xdist, a module per worker (a module's fixtures are built once); their
+report is printed when both are done. One process alone left a core idle for most of the run: the
+untrained tests took longer than the training, one test at a time.
+
+When both pass, the whole run's wall time and CPU time (both processes and everything they
+started) are recorded in results.json as ``run``. Extra arguments go to both pytest processes.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def available_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def main(argv: list[str]) -> int:
+    cores = available_cores()
+    pytest = [sys.executable, "-m", "pytest"]
+    started = time.monotonic()
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as beside_log:
+        beside = subprocess.Popen(
+            [*pytest, "-m", "not trains", "-n", str(max(2, cores)), "--dist", "loadscope", *argv],
+            cwd=ROOT,
+            stdout=beside_log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            print(f"The tests that train nothing run beside these, {max(2, cores)} at a time; their report follows.")
+            sys.stdout.flush()
+            front = subprocess.run([*pytest, "-m", "trains", *argv], cwd=ROOT, check=False).returncode
+            beside_status = beside.wait()
+        finally:
+            if beside.poll() is None:  # interrupted: stop the other half too
+                beside.terminate()
+                beside.wait()
+        beside_log.seek(0)
+        print("\n" + "=" * 30 + " the tests that train nothing, run beside the above " + "=" * 30)
+        sys.stdout.write(beside_log.read())
+    wall, cpu = time.monotonic() - started, children_cpu_seconds()
+    print(f"\nBoth halves: {wall:.0f} s wall, {cpu:.0f} CPU-s ({cpu / wall:.2f} of {cores} cores busy).")
+    if front == 0 and beside_status == 0 and not argv:
+        from workshop.running import results
+
+        lanes = int(os.environ.get("WORKSHOP_TEST_LANES") or cores)
+        results.record_run(wall_seconds=wall, cpu_seconds=cpu, cores=cores, lanes=lanes)
+    return 0 if front == 0 and beside_status == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
