@@ -749,7 +749,9 @@ def test_runs_sharing_the_cores_are_not_timed_out_where_they_fit_alone(tmp_path)
     endless.mkdir()
     for learner in ("a_loop", "b_loop"):
         (endless / f"{learner}.py").write_text(IMPORTS + "\n# %%\nwhile True:\n    pass\n")
-    completed = run_grade(endless, "--out", tmp_path / "endless-out", "-j", cores, "--timeout", ENDLESS_LIMIT, timeout=600)
+    completed = run_grade(
+        endless, "--out", tmp_path / "endless-out", "-j", cores, "--timeout", ENDLESS_LIMIT, timeout=600
+    )
     assert completed.returncode == 0, completed.stderr
     factor = 2  # BUDGET_CORES x jobs / cores, with as many jobs as cores: each run gets one core
     for found in rows_of(tmp_path / "endless-out").values():
