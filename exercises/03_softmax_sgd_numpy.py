@@ -149,8 +149,8 @@ print("The loss and the gradient pass both checks.")
 # `train_losses` and `val_losses`. A learning rate of 0.1 that decays to zero along a cosine
 # over training, minibatches of 128 and 30 epochs work well. Larger rates
 # reach about the same accuracy but are too large for the first epochs: at 0.3 or 0.5 the
-# training loss jumps back up for an epoch or two (from 0.48 to 0.84 at 0.3), which looks like
-# a bug in the gradient and is only a step that overshoots. Small ripples at 0.1 are the noise
+# training loss jumps back up for an epoch or two, which looks like a bug in the gradient and
+# is only a step that overshoots. Small ripples at 0.1 are the noise
 # of the minibatches.
 
 # %%
