@@ -130,6 +130,30 @@ def needs_solutions(item) -> bool:
     return "solution_runs" in getattr(item, "fixturenames", ()) or "instructor" in params.values()
 
 
+# `make test`'s second session (tests/run_suite.py) spreads the tests that wait for no solution over
+# pytest-xdist workers (--dist loadgroup). Tests that share a costly module- or session-scoped
+# fixture go to one worker, so that it is built once: by module, or by fixture.
+SHARED_FIXTURE_GROUPS_BY_MODULE = {
+    "test_site.py": "site-builds",  # the learner and one-day builds (tests/site_builds.py)
+    "test_browser.py": "site-builds",  # the same builds, and one Chromium
+    "test_install.py": "install",  # the wheel and its clean virtual environment
+    "test_publishing.py": "publishing",  # a fresh clone built like the Pages workflow
+}
+SHARED_FIXTURE_GROUPS_BY_FIXTURE = {"batch": "grade-batch"}  # test_grade.py's hostile class, graded once
+
+
+def pytest_itemcollected(item):
+    """As each test is collected, before `-m` selects: `solutions` on a test that waits for a
+    solution run, and an `xdist_group` on a test that shares a costly fixture."""
+    if needs_solutions(item):
+        item.add_marker(pytest.mark.solutions)
+    group = SHARED_FIXTURE_GROUPS_BY_MODULE.get(item.path.name) or next(
+        (name for fixture, name in SHARED_FIXTURE_GROUPS_BY_FIXTURE.items() if fixture in item.fixturenames), None
+    )
+    if group:
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 TIERS = ("trains", "browser", "slow")
 # Seconds for setup, call and teardown together. A `trains` test may wait for the whole background
 # training of the solutions before its own (about 35 min of a CI run); a site build or a clean

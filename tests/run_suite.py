@@ -1,11 +1,13 @@
 """`make test`: every tier, in two pytest processes side by side, so that every core stays busy.
 
-In front, the tests marked `trains`: the reference solutions in their pinned lanes (one per core,
-tests/conftest.py), then the tests that read their runs, the site builds and the browser. Their
-report is printed as it goes. Beside them, the tests that train nothing (the fast and slow tiers)
-run one per core with pytest-xdist, a module per worker (a module's fixtures are built once); their
-report is printed when both are done. One process alone left a core idle for most of the run: the
-untrained tests took longer than the training, one test at a time.
+In front, the tests marked `solutions` (tests/conftest.py adds the mark): the reference solutions
+train in their pinned lanes (one per core), and the tests that read their runs wait for them (the
+instructor build and its browser checks among them). Their report is printed as it goes. Beside
+them, every other test, of every tier, runs one per core with pytest-xdist; tests that share a
+costly fixture share a worker (conftest's xdist groups). Its report is printed when both are done.
+One process alone left a core idle for most of the run: the tests that wait for no solution took
+longer than the training, one at a time. Every TensorFlow process the tests start runs on one
+thread, as in `make check`: more threads than cores only spin.
 
 When both pass, the whole run's wall time and CPU time (both processes and everything they
 started) are recorded in results.json as ``run``. Extra arguments go to both pytest processes.
@@ -36,25 +38,31 @@ def children_cpu_seconds() -> float:
 def main(argv: list[str]) -> int:
     cores = available_cores()
     pytest = [sys.executable, "-m", "pytest"]
+    environment = dict(os.environ, TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS="1", OMP_NUM_THREADS="1")
     started = time.monotonic()
     with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as beside_log:
         beside = subprocess.Popen(
-            [*pytest, "-m", "not trains", "-n", str(max(2, cores)), "--dist", "loadscope", *argv],
+            [*pytest, "-m", "not solutions", "-n", str(max(2, cores)), "--dist", "loadgroup", *argv],
             cwd=ROOT,
+            env=environment,
             stdout=beside_log,
             stderr=subprocess.STDOUT,
         )
         try:
-            print(f"The tests that train nothing run beside these, {max(2, cores)} at a time; their report follows.")
+            print(
+                f"The tests that wait for no solution run beside these, {max(2, cores)} at a time; their report follows."
+            )
             sys.stdout.flush()
-            front = subprocess.run([*pytest, "-m", "trains", *argv], cwd=ROOT, check=False).returncode
+            front = subprocess.run(
+                [*pytest, "-m", "solutions", *argv], cwd=ROOT, env=environment, check=False
+            ).returncode
             beside_status = beside.wait()
         finally:
             if beside.poll() is None:  # interrupted: stop the other half too
                 beside.terminate()
                 beside.wait()
         beside_log.seek(0)
-        print("\n" + "=" * 30 + " the tests that train nothing, run beside the above " + "=" * 30)
+        print("\n" + "=" * 30 + " the tests that wait for no solution, run beside the above " + "=" * 30)
         sys.stdout.write(beside_log.read())
     wall, cpu = time.monotonic() - started, children_cpu_seconds()
     print(f"\nBoth halves: {wall:.0f} s wall, {cpu:.0f} CPU-s ({cpu / wall:.2f} of {cores} cores busy).")
