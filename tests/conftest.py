@@ -130,26 +130,27 @@ def needs_solutions(item) -> bool:
     return "solution_runs" in getattr(item, "fixturenames", ()) or "instructor" in params.values()
 
 
-# `make test`'s second session (tests/run_suite.py) spreads the tests that wait for no solution over
-# pytest-xdist workers (--dist loadgroup). Tests that share a costly module- or session-scoped
-# fixture go to one worker, so that it is built once: by module, or by fixture.
-SHARED_FIXTURE_GROUPS_BY_MODULE = {
+# `make test` runs two sessions side by side (tests/run_suite.py). The front one, a single process,
+# runs the tests marked `front`: those that wait for a solution run, and those that share the
+# hostile class test_grade.py grades once (pytest-xdist rebuilt that module fixture within one
+# worker in a fresh-clone run: the class graded twice, 380 s each). The second session spreads the
+# rest over xdist workers (--dist loadgroup); tests that share a costly module- or session-scoped
+# fixture go to one worker, so that it is built once.
+FRONT_FIXTURES = {"solution_runs", "batch"}
+SHARED_FIXTURE_GROUPS = {
     "test_site.py": "site-builds",  # the learner and one-day builds (tests/site_builds.py)
     "test_browser.py": "site-builds",  # the same builds, and one Chromium
     "test_install.py": "install",  # the wheel and its clean virtual environment
     "test_publishing.py": "publishing",  # a fresh clone built like the Pages workflow
 }
-SHARED_FIXTURE_GROUPS_BY_FIXTURE = {"batch": "grade-batch"}  # test_grade.py's hostile class, graded once
 
 
 def pytest_itemcollected(item):
-    """As each test is collected, before `-m` selects: `solutions` on a test that waits for a
-    solution run, and an `xdist_group` on a test that shares a costly fixture."""
-    if needs_solutions(item):
-        item.add_marker(pytest.mark.solutions)
-    group = SHARED_FIXTURE_GROUPS_BY_MODULE.get(item.path.name) or next(
-        (name for fixture, name in SHARED_FIXTURE_GROUPS_BY_FIXTURE.items() if fixture in item.fixturenames), None
-    )
+    """As each test is collected, before `-m` selects: `front` on a test that waits for a solution
+    run or shares the graded class, and an `xdist_group` on a test that shares a costly fixture."""
+    if needs_solutions(item) or FRONT_FIXTURES & set(item.fixturenames):
+        item.add_marker(pytest.mark.front)
+    group = SHARED_FIXTURE_GROUPS.get(item.path.name)
     if group:
         item.add_marker(pytest.mark.xdist_group(group))
 

@@ -1,8 +1,9 @@
 """`make test`: every tier, in two pytest processes side by side, so that every core stays busy.
 
-In front, the tests marked `solutions` (tests/conftest.py adds the mark): the reference solutions
+In front, the tests marked `front` (tests/conftest.py adds the mark): the reference solutions
 train in their pinned lanes (one per core), and the tests that read their runs wait for them (the
-instructor build and its browser checks among them). Their report is printed as it goes. Beside
+instructor build and its browser checks among them); meanwhile the hostile class of test_grade.py
+is graded, once. Their report is printed as it goes. Beside
 them, every other test, of every tier, runs one per core with pytest-xdist; tests that share a
 costly fixture share a worker (conftest's xdist groups). Its report is printed when both are done.
 One process alone left a core idle for most of the run: the tests that wait for no solution took
@@ -42,27 +43,23 @@ def main(argv: list[str]) -> int:
     started = time.monotonic()
     with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as beside_log:
         beside = subprocess.Popen(
-            [*pytest, "-m", "not solutions", "-n", str(max(2, cores)), "--dist", "loadgroup", *argv],
+            [*pytest, "-m", "not front", "-n", str(max(2, cores)), "--dist", "loadgroup", *argv],
             cwd=ROOT,
             env=environment,
             stdout=beside_log,
             stderr=subprocess.STDOUT,
         )
         try:
-            print(
-                f"The tests that wait for no solution run beside these, {max(2, cores)} at a time; their report follows."
-            )
+            print(f"The other tests run beside these, {max(2, cores)} at a time; their report follows.")
             sys.stdout.flush()
-            front = subprocess.run(
-                [*pytest, "-m", "solutions", *argv], cwd=ROOT, env=environment, check=False
-            ).returncode
+            front = subprocess.run([*pytest, "-m", "front", *argv], cwd=ROOT, env=environment, check=False).returncode
             beside_status = beside.wait()
         finally:
             if beside.poll() is None:  # interrupted: stop the other half too
                 beside.terminate()
                 beside.wait()
         beside_log.seek(0)
-        print("\n" + "=" * 30 + " the tests that wait for no solution, run beside the above " + "=" * 30)
+        print("\n" + "=" * 30 + " the other tests, run beside the above " + "=" * 30)
         sys.stdout.write(beside_log.read())
     wall, cpu = time.monotonic() - started, children_cpu_seconds()
     print(f"\nBoth halves: {wall:.0f} s wall, {cpu:.0f} CPU-s ({cpu / wall:.2f} of {cores} cores busy).")
