@@ -27,8 +27,9 @@ in the background while the rest of the session runs: one lane per core (two on 
 machine), each run pinned to its own core with every thread pool sized to one thread, so a unit's
 value is the same from one run to the next whatever else the machine is doing. Tests that need a
 solution's result run last and wait for it; the longest solutions start first. `make test` runs
-the `trains` tests in one session and the rest in a second one beside it (tests/run_suite.py), so
-the untrained tests do not wait for a free core one at a time; that script records the run.
+them, marked `front` below, in one session and the rest in a second one beside it
+(tests/run_suite.py), so that those do not wait for a free core one at a time; that script records
+the run.
 """
 
 from __future__ import annotations
