@@ -76,7 +76,8 @@ sandbox: ## install bubblewrap (bwrap), the grader's sandbox, if missing
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; \
 	  else echo "Install bubblewrap (Debian/Ubuntu: sudo apt-get install bubblewrap) to grade in the sandbox."; fi; }
 
-# Two pytest processes side by side (tests/run_suite.py): the tests that train, and beside them the rest.
+# Two pytest processes side by side (tests/run_suite.py): the solutions' training and the tests that
+# wait for it, and beside them every other test, one per core.
 test: data browser sandbox ## run every test (every tier): units train for real (two at a time), the site builds, the browser checks it
 	$(BIN)/python tests/run_suite.py
 

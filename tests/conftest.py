@@ -117,10 +117,6 @@ class SolutionRuns:
     def get(self, name: str):
         return self.submit(name).result()
 
-    def all_ran_ok(self) -> bool:
-        done = [future.result() for future in self.runs.values() if future.done() and not future.cancelled()]
-        return len(done) == len(UNIT_NAMES) and all(result.status == "ok" for result in done)
-
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
 

@@ -3,9 +3,9 @@
 In front, the tests marked `front` (tests/conftest.py adds the mark): the reference solutions
 train in their pinned lanes (one per core), and the tests that read their runs wait for them (the
 instructor build and its browser checks among them); meanwhile the hostile class of test_grade.py
-is graded, once. Their report is printed as it goes. Beside
-them, every other test, of every tier, runs one per core with pytest-xdist; tests that share a
-costly fixture share a worker (conftest's xdist groups). Its report is printed when both are done.
+is graded, once. Their report is printed as it goes. Beside them, every other test, of every
+tier, runs one per core with pytest-xdist; tests that share a costly fixture share a worker
+(conftest's xdist groups). Its report is printed when both are done.
 One process alone left a core idle for most of the run: the tests that wait for no solution took
 longer than the training, one at a time. Every TensorFlow process the tests start runs on one
 thread, as in `make check`: more threads than cores only spin.
@@ -24,11 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from workshop.running import results
+from workshop.running.runner import available_cores
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def available_cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def children_cpu_seconds() -> float:
@@ -64,8 +63,6 @@ def main(argv: list[str]) -> int:
     wall, cpu = time.monotonic() - started, children_cpu_seconds()
     print(f"\nBoth halves: {wall:.0f} s wall, {cpu:.0f} CPU-s ({cpu / wall:.2f} of {cores} cores busy).")
     if front == 0 and beside_status == 0 and not argv:
-        from workshop.running import results
-
         lanes = int(os.environ.get("WORKSHOP_TEST_LANES") or cores)
         results.record_run(wall_seconds=wall, cpu_seconds=cpu, cores=cores, lanes=lanes)
     return 0 if front == 0 and beside_status == 0 else 1
