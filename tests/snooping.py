@@ -31,17 +31,20 @@ import os
 import sys
 
 needle = ("PLANT" + "ED-").encode()
-# The interpreter's own trees are public software: their names are listed, not read.
+# The interpreter's own trees are public software: their names are listed, not read. (Resolved
+# once per folder, not per file: unconfined, the walk covers a whole machine.)
 runtime = tuple(os.path.realpath(p) + "/" for p in {"/usr", sys.prefix, sys.base_prefix})
 found, seen = [], 0
 for top, folders, files in os.walk("/"):
     if top in ("/proc", "/sys", "/dev"):
         folders[:] = []
         continue
+    seen += len(files)
+    if (os.path.realpath(top) + "/").startswith(runtime):
+        continue
     for name in files:
         path = os.path.join(top, name)
-        seen += 1
-        if (os.path.realpath(path) + "/").startswith(runtime) or not name.endswith((".txt", ".py", ".ipynb", ".csv")):
+        if not name.endswith((".txt", ".py", ".ipynb", ".csv")) or (os.path.realpath(path) + "/").startswith(runtime):
             continue
         try:
             if os.path.getsize(path) > 1_000_000:

@@ -41,6 +41,9 @@ UNTRAINED = (
     " layers.Dense(10, activation='softmax')])\n"
 )
 SLEEP_MARK = "987"  # the fork storm's sleeping processes run `sleep 987`
+# Appended to IMPORTS: a second cell that never ends. It waits rather than spins: the limit is on
+# wall-clock time, and a spinning loop would take a core from the rest of the suite all that time.
+ENDLESS = "import time\n\n# %%\nwhile True:\n    time.sleep(0.05)\n"
 
 
 def real_labels() -> Path:
@@ -416,7 +419,7 @@ def test_killing_the_grader_mid_batch_then_rerunning_finishes_without_regrading(
     # A token of this run's own, so that no other run's endless loop (a concurrent test's, or one a
     # killed test run left in the temporary folder) is taken for this one.
     token = f"run {uuid.uuid4().hex}"
-    (submissions / "b_loop.py").write_text(IMPORTS + f"\n# %%\nwhile True:\n    pass\n# {token}\n")
+    (submissions / "b_loop.py").write_text(IMPORTS + ENDLESS + f"# {token}\n")
     (submissions / "c_last.py").write_text(IMPORTS + "\n# %%\nweights = 3\n")
     command = [
         sys.executable,
@@ -748,7 +751,7 @@ def test_runs_sharing_the_cores_are_not_timed_out_where_they_fit_alone(tmp_path)
     endless = tmp_path / "endless"
     endless.mkdir()
     for learner in ("a_loop", "b_loop"):
-        (endless / f"{learner}.py").write_text(IMPORTS + "\n# %%\nwhile True:\n    pass\n")
+        (endless / f"{learner}.py").write_text(IMPORTS + ENDLESS)
     completed = run_grade(
         endless, "--out", tmp_path / "endless-out", "-j", cores, "--timeout", ENDLESS_LIMIT, timeout=600
     )
