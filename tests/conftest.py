@@ -128,26 +128,29 @@ def needs_solutions(item) -> bool:
 
 
 # `make test` runs two sessions side by side (tests/run_suite.py). The front one, a single process,
-# runs the tests marked `front`: those that wait for a solution run, and those that share the
-# hostile class test_grade.py grades once (pytest-xdist rebuilt that module fixture within one
-# worker in a fresh-clone run: the class graded twice, 380 s each). The second session spreads the
-# rest over xdist workers (--dist loadgroup); tests that share a costly module- or session-scoped
-# fixture go to one worker, so that it is built once.
-FRONT_FIXTURES = {"solution_runs", "batch"}
+# runs the tests marked `front`: those that wait for a solution run (the training lanes are its
+# own). The second session spreads the rest over xdist workers (--dist loadgroup); tests that share
+# a costly module- or session-scoped fixture are one group, sent whole to one worker and run there
+# one after another, so that the fixture is built once. (Without a group, the tests of
+# test_grade.py's hostile class were spread and interleaved with others: a fresh-clone run graded
+# the class twice in one worker, 380 s each.)
+FRONT_FIXTURES = {"solution_runs"}
 SHARED_FIXTURE_GROUPS = {
     "test_site.py": "site-builds",  # the learner and one-day builds (tests/site_builds.py)
     "test_browser.py": "site-builds",  # the same builds, and one Chromium
     "test_install.py": "install",  # the wheel and its clean virtual environment
     "test_publishing.py": "publishing",  # a fresh clone built like the Pages workflow
 }
+SHARED_FIXTURES = {"batch": "hostile-class"}  # test_grade.py's graded class
 
 
 def pytest_itemcollected(item):
     """As each test is collected, before `-m` selects: `front` on a test that waits for a solution
-    run or shares the graded class, and an `xdist_group` on a test that shares a costly fixture."""
+    run, and an `xdist_group` on a test that shares a costly fixture."""
     if needs_solutions(item) or FRONT_FIXTURES & set(item.fixturenames):
         item.add_marker(pytest.mark.front)
-    group = SHARED_FIXTURE_GROUPS.get(item.path.name)
+    groups = [group for fixture, group in SHARED_FIXTURES.items() if fixture in item.fixturenames]
+    group = groups[0] if groups else SHARED_FIXTURE_GROUPS.get(item.path.name)
     if group:
         item.add_marker(pytest.mark.xdist_group(group))
 
