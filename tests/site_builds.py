@@ -10,12 +10,14 @@ instructor build publishes only the solutions already in the cache (nothing trai
 
 from __future__ import annotations
 
+import atexit
 import functools
 import html
 import http.server
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -33,6 +35,9 @@ QUICK = os.environ.get("WORKSHOP_SITE_QUICK") == "1"
 REPOSITORY = {"learner": "octo-org/keras-course", "instructor": "none"}
 BRANCH = "spring-2027"
 BUILD_ROOT = Path(tempfile.mkdtemp(prefix="workshop-site-"))
+# Every test process that imports this module makes one; each build is hundreds of files, which
+# a run left behind in the temporary folder until this was removed when the process ends.
+atexit.register(shutil.rmtree, BUILD_ROOT, ignore_errors=True)
 
 
 @functools.cache
