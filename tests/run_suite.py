@@ -5,8 +5,8 @@ train in their pinned lanes (one per core), and the tests that read their runs w
 instructor build and its browser checks among them). Their report is printed as it goes. Beside
 them, every other test, of every tier, runs one per core with pytest-xdist; tests that share a
 costly fixture (test_grade.py's hostile class among them) share a worker (conftest's xdist
-groups), a little lower in priority than the training (BESIDE_NICENESS). Its report is printed
-when both are done.
+groups). Its report is printed when both are done. The training is the longer half: the more of
+the other work runs beside it, the sooner the run ends.
 One process alone left a core idle for most of the run: the tests that wait for no solution took
 longer than the training, one at a time. Every TensorFlow process the tests start runs on one
 thread, as in `make check`: more threads than cores only spin.
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -37,19 +36,6 @@ def children_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-# How far the tests beside the training step back (Unix niceness). The training lanes are the
-# run's critical path: the instructor build and its checks wait for them. Given a larger share of
-# each core, they end sooner and the other tests fill the cores after them. Only a little further:
-# those tests still start kernels within their own time limits.
-BESIDE_NICENESS = 3
-
-
-def stepped_back() -> list[str]:
-    """The prefix that runs a command at BESIDE_NICENESS (none where there is no `nice`)."""
-    nice = shutil.which("nice")
-    return [nice, "-n", str(BESIDE_NICENESS)] if nice else []
-
-
 def main(argv: list[str]) -> int:
     cores = available_cores()
     pytest = [sys.executable, "-m", "pytest"]
@@ -57,7 +43,7 @@ def main(argv: list[str]) -> int:
     started = time.monotonic()
     with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as beside_log:
         beside = subprocess.Popen(
-            [*stepped_back(), *pytest, "-m", "not front", "-n", str(max(2, cores)), "--dist", "loadgroup", *argv],
+            [*pytest, "-m", "not front", "-n", str(max(2, cores)), "--dist", "loadgroup", *argv],
             cwd=ROOT,
             env=environment,
             stdout=beside_log,
