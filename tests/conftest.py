@@ -131,9 +131,9 @@ def needs_solutions(item) -> bool:
 # runs the tests marked `front`: those that wait for a solution run (the training lanes are its
 # own). The second session spreads the rest over xdist workers (--dist loadgroup); tests that share
 # a costly module- or session-scoped fixture are one group, sent whole to one worker and run there
-# one after another, so that the fixture is built once. (Without a group, the tests of
-# test_grade.py's hostile class were spread and interleaved with others: a fresh-clone run graded
-# the class twice in one worker, 380 s each.)
+# one after another, so that the fixture is built once. (Under pytest 9.2, xdist ignored every
+# group, so requirements.in keeps pytest below it: a fresh-clone run then graded test_grade.py's
+# hostile class twice, 257 s in each worker, and built the learner site in both.)
 FRONT_FIXTURES = {"solution_runs"}
 SHARED_FIXTURE_GROUPS = {
     "test_site.py": "site-builds",  # the learner and one-day builds (tests/site_builds.py)
