@@ -5,8 +5,7 @@ train in their pinned lanes (one per core), and the tests that read their runs w
 instructor build and its browser checks among them). Their report is printed as it goes. Beside
 them, every other test, of every tier, runs one per core with pytest-xdist; tests that share a
 costly fixture (test_grade.py's hostile class among them) share a worker (conftest's xdist
-groups). Its report is printed when both are done. The training is the longer half: the more of
-the other work runs beside it, the sooner the run ends.
+groups). Its report is printed when both are done.
 One process alone left a core idle for most of the run: the tests that wait for no solution took
 longer than the training, one at a time. Every TensorFlow process the tests start runs on one
 thread, as in `make check`: more threads than cores only spin.
